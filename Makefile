@@ -1,0 +1,70 @@
+# fangkong — build, run, test, bench.
+#   make run                         install what is missing, build, demo city, serve
+#   make test                        install, build (plain and sanitized), run every suite
+#   make bench                       benchmarks against baselines run in the same run
+#   make SANITIZE=address,undefined  sanitized build in build-san/
+
+CC      ?= cc
+PKGS    := sqlite3 libmicrohttpd jansson libsodium libqrencode libpng inih xlsxwriter
+STRICT  := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wvla
+CPPFLAGS += -D_GNU_SOURCE -Isrc
+OPT     ?= -O2 -g
+
+ifneq ($(SANITIZE),)
+BUILD   ?= build-san
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE) \
+           -fno-sanitize-recover=all -DFK_DEBUG_ARENA=1
+LDSAN   := -fsanitize=$(SANITIZE)
+else
+BUILD   ?= build
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  += $(STRICT) $(OPT) $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -lpthread -lm
+
+SRC      := $(shell find src -name '*.c' | sort)
+LIB_SRC  := $(filter-out src/main.c,$(SRC))
+OBJ      := $(SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all deps run test bench clean format fuzz
+all: $(BUILD)/fangkong $(BUILD)/test-unit
+
+$(BUILD)/fangkong: $(OBJ)
+	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/test-unit: $(UNIT_OBJ) $(LIB_OBJ)
+	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) -lcriterion
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+
+deps:
+	@./scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory build/fangkong
+	@./scripts/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined all
+	@./tests/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory build/fangkong
+	@./bench/run.sh
+
+format:
+	clang-format -i $(SRC) $(shell find src -name '*.h') $(UNIT_SRC)
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,129 @@
+/* access.h — users, roles scoped to a region subtree, passwords, sessions,
+ * masking of identifiers, login throttling, and the hash-chained audit log.
+ *
+ * Scope: every user has a scope, a region code stored at its natural length
+ * (see store/schema.h) or "" for the whole system.  Region codes nest by
+ * prefix, so "in scope" is a prefix test (access_scope_contains) and an SQL
+ * range  code >= scope AND code < scope || ':'  (':' sorts after '9').
+ * Out-of-scope records are reported as not found, never as forbidden, so
+ * their existence is not revealed.
+ */
+#ifndef FK_ACCESS_H
+#define FK_ACCESS_H
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/err.h"
+
+enum role {
+	ROLE_ADMIN = 0,  /* manages users; sees no health data unmasked */
+	ROLE_COMMAND,    /* 指挥部: whole picture of its scope */
+	ROLE_TRACER,     /* 流调: contacts, needs identities */
+	ROLE_ISOLATION,  /* 转运隔离 */
+	ROLE_TESTER,     /* 核酸检测组 */
+	ROLE_LAB,        /* 实验室: tubes and results only */
+	ROLE_GRID,       /* 网格员: persons of own grid */
+	ROLE_SENTINEL,   /* 哨点: pharmacy, clinic */
+	ROLE_VENUE,      /* 场所 */
+	ROLE_CHECKPOINT, /* 卡口 */
+	ROLE_COUNT
+};
+
+enum perm {
+	PERM_READ_REGIONS = 1 << 0, /* region tree and counts */
+	PERM_READ_PERSONS = 1 << 1, /* person search and records (masked) */
+	PERM_UNMASK = 1 << 2,       /* full ID number and phone (audited) */
+	PERM_MANAGE_USERS = 1 << 3, /* create users */
+	PERM_READ_VENUES = 1 << 4,
+	PERM_READ_AUDIT = 1 << 5,
+};
+
+const char *role_name(enum role r);       /* "grid", never NULL */
+const char *role_label_zh(enum role r);   /* "网格员" */
+bool role_parse(const char *s, enum role *out);
+unsigned role_perms(enum role r);
+
+#define USERNAME_MAX 64
+#define SCOPE_MAX 16
+#define TOKEN_HEX_LEN 64 /* 256-bit token as hex */
+#define SESSION_TTL_SECONDS (12 * 3600)
+
+struct user {
+	int64_t id;
+	char username[USERNAME_MAX + 1];
+	enum role role;
+	char scope[SCOPE_MAX + 1];
+};
+
+/* True if region_code lies in scope's subtree ("" contains everything). */
+bool access_scope_contains(const char *scope, const char *region_code);
+/* Writes the exclusive upper bound of scope's code range (scope + ":"). */
+void access_scope_upper(const char *scope, char *out, size_t size);
+
+/* argon2id (libsodium, interactive limits). out receives the encoded hash. */
+enum fk_status password_hash(const char *password, char out[crypto_pwhash_STRBYTES],
+			     struct fk_err *err);
+bool password_verify(const char *encoded, const char *password);
+/* A random printable password of len characters (len < size). */
+void password_random(char *out, size_t size, size_t len);
+/* Policy for chosen passwords: at least 10 characters. */
+bool password_acceptable(const char *password);
+
+/* Creates a user; the scope region must exist (or be "" for the bootstrap
+ * admin).  Audited as actor created_by.  FK_ECONFLICT if the name is taken,
+ * FK_EINVAL for a bad name, role, scope or weak password. */
+enum fk_status user_create(sqlite3 *wdb, const char *username, const char *password,
+			   enum role role, const char *scope, const char *created_by,
+			   const char *origin, struct user *out, struct fk_err *err);
+enum fk_status user_get_by_name(sqlite3 *db, const char *username, struct user *out,
+				struct fk_err *err);
+
+/* Verifies credentials and creates a session.  token_out receives
+ * TOKEN_HEX_LEN hex characters + NUL; only its hash is stored.
+ * FK_EAUTH on bad credentials (same message for unknown user and wrong
+ * password).  Audited. */
+enum fk_status session_login(sqlite3 *wdb, const char *username, const char *password,
+			     const char *origin, char token_out[TOKEN_HEX_LEN + 1],
+			     int64_t *expires_at, struct user *user, struct fk_err *err);
+/* Looks up a live session. FK_EAUTH if unknown or expired. */
+enum fk_status session_lookup(sqlite3 *db, const char *token, struct user *out,
+			      struct fk_err *err);
+enum fk_status session_logout(sqlite3 *wdb, const char *token, const char *origin,
+			      struct fk_err *err);
+
+/* Login throttling, in memory, keyed by username and by origin: after 5
+ * failures within 15 minutes further attempts are refused for the rest of
+ * that window.  Returns true (and *retry_after seconds) when refused. */
+bool login_throttled(const char *username, const char *origin, int64_t now, int *retry_after);
+void login_record_failure(const char *username, const char *origin, int64_t now);
+void login_record_success(const char *username, const char *origin);
+void login_throttle_reset(void);
+
+/* Masking: "610902199001011234" -> "610902********123X"-style (first 6 and
+ * last 4 kept); phone "13912345678" -> "139****5678". out >= 32 bytes. */
+void mask_id_number(const char *in, char *out, size_t size);
+void mask_phone(const char *in, char *out, size_t size);
+
+/* Appends one record to the audit log inside the caller's transaction or
+ * its own.  hash = BLAKE2b-256(prev_hash || seq || at || actor || action ||
+ * object || detail || origin), each field length-prefixed. */
+enum fk_status audit_append(sqlite3 *wdb, const char *actor, const char *action,
+			    const char *object, const char *detail, const char *origin,
+			    struct fk_err *err);
+/* Re-computes the chain.  FK_OK if intact; otherwise FK_EINVAL with err
+ * naming the first bad seq and what is wrong (altered, inserted, deleted).
+ * *rows receives the number of rows checked. */
+enum fk_status audit_verify(sqlite3 *db, int64_t *rows, struct fk_err *err);
+
+/* CLI commands (argv[0] is the subcommand name). Return exit codes. */
+int cmd_user(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+/* fangkong init: create and migrate the database and, when it has no
+ * users, the first admin with a random password printed once and written
+ * to DB.admin-password (mode 0600). */
+int cmd_init(int argc, char **argv);
+
+#endif

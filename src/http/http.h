@@ -1,0 +1,85 @@
+/* http.h — the server core: route table, dispatcher checks, responses,
+ * paging cursors, metrics.  Domains register routes as table rows; the
+ * dispatcher checks method, authentication, permission, body size and
+ * content type before any handler runs, so handlers stay short.
+ */
+#ifndef FK_HTTP_H
+#define FK_HTTP_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "access/access.h"
+#include "lib/err.h"
+#include "lib/strbuf.h"
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_BODY_DEFAULT_MAX (64 * 1024)
+#define HTTP_PAGE_DEFAULT 50
+#define HTTP_PAGE_MAX 1000
+
+enum route_flags {
+	ROUTE_PUBLIC = 1 << 0,    /* no session needed */
+	ROUTE_JSON_BODY = 1 << 1, /* body must be application/json */
+	ROUTE_OPTIONAL = 1 << 2,  /* optional work: shed first under overload */
+};
+
+struct http_req {
+	const char *method;
+	const char *path; /* without the query string */
+	void *conn;       /* struct MHD_Connection * */
+	const char *body; /* NUL-terminated; NULL when empty */
+	size_t body_len;
+	const struct user *user; /* NULL on public routes */
+	const char *token;       /* bearer token of the session, if any */
+	char origin[64];         /* client address */
+	const char *params[HTTP_MAX_PARAMS]; /* {x} segments of the route, in order */
+	/* response, filled by the handler */
+	int status;
+	struct strbuf out;
+	const char *content_type;
+	const char *retry_after;
+};
+
+typedef void (*http_handler)(struct http_req *req);
+
+struct http_route {
+	const char *method;
+	const char *pattern; /* "/api/v1/persons/{id}" */
+	http_handler fn;
+	unsigned flags; /* enum route_flags */
+	unsigned perms; /* enum perm bits required (all of them) */
+	size_t max_body; /* 0 = HTTP_BODY_DEFAULT_MAX */
+};
+
+/* Query-string parameter, or NULL. */
+const char *http_query(struct http_req *req, const char *name);
+/* Sets a JSON body (takes a copy) and status. */
+void http_json(struct http_req *req, int status, const char *json);
+/* {"error":{"code":code,"message":...}} with status. */
+void http_error(struct http_req *req, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Maps a status and err to an HTTP error response. */
+void http_fail(struct http_req *req, enum fk_status st, const struct fk_err *err);
+/* Reads limit (default HTTP_PAGE_DEFAULT, 1..HTTP_PAGE_MAX) and cursor
+ * (opaque; decodes to the last key seen, an integer or a string).  On a bad
+ * value answers 400 and returns false. */
+bool http_page_params(struct http_req *req, int *limit, char *after, size_t after_size);
+/* Encodes key as an opaque cursor string (base64url) into out. */
+void http_cursor_encode(const char *key, char *out, size_t size);
+bool http_cursor_decode(const char *cursor, char *out, size_t size);
+/* Appends an audit record for this request (actor = user, origin = client). */
+void http_audit(struct http_req *req, const char *action, const char *object,
+		const char *detail);
+
+/* Route tables contributed by domains (defined in each domain's http file). */
+extern const struct http_route registry_routes[];
+extern const size_t registry_routes_len;
+extern const struct http_route access_routes[];
+extern const size_t access_routes_len;
+
+int cmd_serve(int argc, char **argv);
+
+#endif

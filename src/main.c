@@ -1,0 +1,50 @@
+/* main.c — the command table.  Each command parses its own flags and
+ * returns its exit code: 0 ok, 1 failure, 2 bad usage, 3 rows rejected. */
+#include <stdio.h>
+#include <string.h>
+
+#include "access/access.h"
+#include "http/http.h"
+#include "registry/registry.h"
+
+#include "lib/banned.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{"init", cmd_init, "create a database and its first admin"},
+	{"gen", cmd_gen, "generate a real city's tree with a synthetic population"},
+	{"import", cmd_import, "import regions, persons or venues from CSV"},
+	{"serve", cmd_serve, "serve the web pages and the API"},
+	{"user", cmd_user, "add or list users"},
+	{"audit", cmd_audit, "verify the audit log's hash chain"},
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: fangkong COMMAND [OPTIONS]   (fangkong COMMAND --help)\n\ncommands:\n", f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "fangkong: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
