@@ -1,0 +1,20 @@
+/* http_int.h — internal to http/: metrics shared by server.c and metrics.c. */
+#ifndef FK_HTTP_INT_H
+#define FK_HTTP_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/strbuf.h"
+
+/* Route slots: one per route table row, plus static files and unmatched. */
+#define METRICS_MAX_ROUTES 128
+
+void metrics_init(const char *const *route_names, size_t n);
+/* slot: route index; status: HTTP status; seconds: handling time. */
+void metrics_observe(size_t slot, int status, double seconds);
+void metrics_conn_delta(int delta);
+/* Appends Prometheus text exposition to out. */
+void metrics_render(struct strbuf *out, int64_t persons, int64_t db_bytes);
+
+#endif
