@@ -41,6 +41,7 @@ struct http_req {
 	struct strbuf out;
 	const char *content_type;
 	const char *retry_after;
+	const char *allow; /* Allow header of a 405 */
 };
 
 typedef void (*http_handler)(struct http_req *req);

@@ -70,6 +70,7 @@ struct conn_ctx {
 	double start;
 	struct user user;
 	char pathbuf[PATH_MAX_LEN];
+	char allow[64];
 };
 
 /* ---------- responses ---------- */
@@ -400,6 +401,8 @@ static enum MHD_Result send_req(struct MHD_Connection *conn, struct http_req *re
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (req->retry_after)
 		MHD_add_response_header(resp, "Retry-After", req->retry_after);
+	if (req->allow)
+		MHD_add_response_header(resp, "Allow", req->allow);
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)req->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -484,6 +487,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			if (allow.len) {
 				http_error(&ctx->req, 405, NULL, "method %s not allowed on '%s' (allowed: %s)",
 					   method, url, allow.buf);
+				fk_strlcpy(ctx->allow, allow.buf, sizeof(ctx->allow));
+				ctx->req.allow = ctx->allow;
 			} else if (strncmp(url, "/api/", 5) && (!strcmp(method, "GET") ||
 								!strcmp(method, "HEAD"))) {
 				ctx->slot = slot_static;

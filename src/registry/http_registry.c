@@ -128,11 +128,12 @@ static bool region_one(sqlite3 *db, const char *code, struct strbuf *o, struct f
 	return found;
 }
 
-/* Appends "path":[ancestors from the top] for a natural-length code. */
-static void region_path_json(sqlite3 *db, const char *code, struct strbuf *o)
+/* Appends "key":[ancestors from the top] for a natural-length code. */
+static void region_path_json(sqlite3 *db, const char *code, const char *key, struct strbuf *o)
 {
 	sqlite3_stmt *st = NULL;
-	strbuf_addstr(o, "\"path\":[");
+	strbuf_add_json_str(o, key);
+	strbuf_addstr(o, ":[");
 	if (sqlite3_prepare_v2(db, "SELECT code, name, level FROM regions WHERE code = ?", -1, &st,
 			       NULL) != SQLITE_OK) {
 		sqlite3_finalize(st);
@@ -259,7 +260,7 @@ static void region_get(struct http_req *req)
 	}
 	o.len--; /* reopen the object to add the path */
 	strbuf_addch(&o, ',');
-	region_path_json(db, code, &o);
+	region_path_json(db, code, "path", &o);
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);
 	strbuf_release(&o);
@@ -467,7 +468,7 @@ static void person_get(struct http_req *req)
 	person_json(&o, st, reveal, true);
 	o.len--;
 	strbuf_addch(&o, ',');
-	region_path_json(db, col(st, 6), &o);
+	region_path_json(db, col(st, 6), "region_path", &o);
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);
 	char obj[40];

@@ -1,0 +1,123 @@
+/* roles.c — roles and their permissions, region-scope tests, masking of
+ * identifiers.  Pure functions over constant tables: no state, no locks.
+ */
+#include "access/access.h"
+
+#include <string.h>
+
+#include "lib/util.h"
+
+#include "lib/banned.h"
+
+static const struct {
+	const char *name;
+	const char *label_zh;
+	unsigned perms;
+} roles[ROLE_COUNT] = {
+	/* admin manages accounts and reads the audit log; it has no person
+	 * access at all, so an account manager cannot browse health data. */
+	[ROLE_ADMIN] = {"admin", "管理员",
+			PERM_READ_REGIONS | PERM_MANAGE_USERS | PERM_READ_VENUES | PERM_READ_AUDIT},
+	[ROLE_COMMAND] = {"command", "指挥部",
+			  PERM_READ_REGIONS | PERM_READ_PERSONS | PERM_READ_VENUES | PERM_UNMASK},
+	[ROLE_TRACER] = {"tracer", "流调溯源组",
+			 PERM_READ_REGIONS | PERM_READ_PERSONS | PERM_READ_VENUES | PERM_UNMASK},
+	[ROLE_ISOLATION] = {"isolation", "转运隔离组",
+			    PERM_READ_REGIONS | PERM_READ_PERSONS | PERM_READ_VENUES | PERM_UNMASK},
+	[ROLE_TESTER] = {"tester", "核酸检测组",
+			 PERM_READ_REGIONS | PERM_READ_PERSONS | PERM_READ_VENUES | PERM_UNMASK},
+	[ROLE_LAB] = {"lab", "实验室", PERM_READ_REGIONS | PERM_READ_VENUES},
+	[ROLE_GRID] = {"grid", "网格员",
+		       PERM_READ_REGIONS | PERM_READ_PERSONS | PERM_READ_VENUES | PERM_UNMASK},
+	[ROLE_SENTINEL] = {"sentinel", "哨点", PERM_READ_REGIONS | PERM_READ_VENUES},
+	[ROLE_VENUE] = {"venue", "场所", PERM_READ_REGIONS | PERM_READ_VENUES},
+	[ROLE_CHECKPOINT] = {"checkpoint", "卡口", PERM_READ_REGIONS | PERM_READ_VENUES},
+};
+
+static bool role_valid(enum role r)
+{
+	return (unsigned)r < ROLE_COUNT;
+}
+
+const char *role_name(enum role r)
+{
+	return role_valid(r) ? roles[r].name : "unknown";
+}
+
+const char *role_label_zh(enum role r)
+{
+	return role_valid(r) ? roles[r].label_zh : "未知";
+}
+
+bool role_parse(const char *s, enum role *out)
+{
+	if (!s)
+		return false;
+	for (int i = 0; i < ROLE_COUNT; i++) {
+		if (!strcmp(s, roles[i].name)) {
+			*out = (enum role)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+unsigned role_perms(enum role r)
+{
+	return role_valid(r) ? roles[r].perms : 0;
+}
+
+bool access_scope_contains(const char *scope, const char *region_code)
+{
+	if (!scope || !region_code)
+		return false;
+	return fk_starts_with(region_code, scope);
+}
+
+void access_scope_upper(const char *scope, char *out, size_t size)
+{
+	if (!size)
+		return;
+	size_t n = strlen(scope);
+	if (n + 2 > size) {
+		/* cannot express the bound: an empty range is the safe answer */
+		fk_strlcpy(out, scope, size);
+		return;
+	}
+	memcpy(out, scope, n);
+	out[n] = ':';
+	out[n + 1] = '\0';
+}
+
+/* Copies in[0..n) into out keeping `head` leading and `tail` trailing bytes
+ * and starring the rest.  Inputs too short to keep anything hidden, or too
+ * long for out, are starred entirely: masking never reveals more. */
+static void mask_keep(const char *in, char *out, size_t size, size_t head, size_t tail)
+{
+	if (!size)
+		return;
+	size_t n = in ? strlen(in) : 0;
+	if (n >= size)
+		n = size - 1;
+	bool keep = in && strlen(in) < size && n > head + tail;
+	for (size_t i = 0; i < n; i++) {
+		if (keep && (i < head || i >= n - tail))
+			out[i] = in[i];
+		else
+			out[i] = '*';
+	}
+	out[n] = '\0';
+}
+
+void mask_id_number(const char *in, char *out, size_t size)
+{
+	mask_keep(in, out, size, 6, 4);
+	size_t n = strlen(out);
+	if (n && out[n - 1] == 'x')
+		out[n - 1] = 'X'; /* the check character is written upper case */
+}
+
+void mask_phone(const char *in, char *out, size_t size)
+{
+	mask_keep(in, out, size, 3, 4);
+}

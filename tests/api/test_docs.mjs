@@ -1,0 +1,106 @@
+// Runs every example in docs/api.md against a real server, so the examples
+// cannot drift from what the server does.
+//
+// An example is a ```http block holding a request (METHOD PATH, headers,
+// blank line, body) followed by a ```http block holding the response
+// (HTTP/1.1 STATUS, headers, blank line, JSON body).  In expected bodies
+// "$INT", "$STR" and "$ANY" match any integer, string or value; an array
+// whose last element is "..." may have more elements; objects must have
+// exactly the documented keys.  $NAME variables are filled from the
+// fixture below, in requests and responses alike.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, run, startServer, api, sql, eq, ROOT } from '../lib/harness.mjs';
+
+const S = await startServer({ persons: 3000, seed: 7 });
+const login = async (u, p) => (await api(S.url, 'POST', '/api/v1/sessions', { body: { username: u, password: p } })).body.token;
+const V = { ADMIN_PASSWORD: S.adminPassword };
+V.ADMIN_TOKEN = await login('admin', S.adminPassword);
+V.GRID = sql(S.db, `SELECT grid_code FROM persons GROUP BY grid_code HAVING count(*) > 5 ORDER BY grid_code LIMIT 1`);
+for (const [u, role, scope] of [['zhang.command', 'command', '6109'], ['li.grid', 'grid', V.GRID]]) {
+  const r = await api(S.url, 'POST', '/api/v1/users', { token: V.ADMIN_TOKEN, body: { username: u, role, scope, password: 'example-pass-1' } });
+  if (r.status !== 201) throw new Error(r.text);
+}
+V.COMMAND_TOKEN = await login('zhang.command', 'example-pass-1');
+V.GRID_TOKEN = await login('li.grid', 'example-pass-1');
+V.LOGOUT_TOKEN = await login('zhang.command', 'example-pass-1');
+V.PERSON_ID = sql(S.db, `SELECT id FROM persons WHERE grid_code='${V.GRID}' ORDER BY id LIMIT 1`);
+V.HOUSEHOLD_ID = sql(S.db, `SELECT household_id FROM persons WHERE id=${V.PERSON_ID}`);
+V.VENUE = sql(S.db, `SELECT code FROM venues ORDER BY code LIMIT 1`);
+
+const subst = s => s.replace(/\$([A-Z_]+)/g, (m, k) => (k in V ? V[k] : m));
+
+function parseExamples(md) {
+  const blocks = [...md.matchAll(/```http\n([\s\S]*?)```/g)].map(m => ({ text: m[1], at: md.slice(0, m.index).split('\n').length }));
+  const out = [];
+  for (let i = 0; i + 1 < blocks.length; i += 2) {
+    const [req, res] = [blocks[i], blocks[i + 1]];
+    if (!/^[A-Z]+ \//.test(req.text) || !/^HTTP\/1\.1 \d{3}/.test(res.text))
+      throw new Error(`docs/api.md line ${req.at}: expected a request block followed by a response block`);
+    out.push({ req: req.text, res: res.text, line: req.at });
+  }
+  return out;
+}
+
+function split(block) {
+  const [head, ...rest] = block.split('\n\n');
+  const lines = head.split('\n');
+  return { first: lines[0], headers: lines.slice(1), body: rest.join('\n\n').trim() };
+}
+
+function match(exp, act, path) {
+  if (exp === '$ANY') return;
+  if (exp === '$INT') { if (!Number.isInteger(act)) throw new Error(`${path}: expected an integer, got ${JSON.stringify(act)}`); return; }
+  if (exp === '$STR') { if (typeof act !== 'string') throw new Error(`${path}: expected a string, got ${JSON.stringify(act)}`); return; }
+  if (Array.isArray(exp)) {
+    if (!Array.isArray(act)) throw new Error(`${path}: expected an array`);
+    const open = exp.length && exp[exp.length - 1] === '...';
+    const items = open ? exp.slice(0, -1) : exp;
+    if (open ? act.length < items.length : act.length !== items.length)
+      throw new Error(`${path}: expected ${open ? 'at least ' : ''}${items.length} elements, got ${act.length}`);
+    items.forEach((e, i) => match(e, act[i], `${path}[${i}]`));
+    return;
+  }
+  if (exp && typeof exp === 'object') {
+    if (!act || typeof act !== 'object' || Array.isArray(act)) throw new Error(`${path}: expected an object`);
+    const ek = Object.keys(exp).sort().join(','), ak = Object.keys(act).sort().join(',');
+    if (ek !== ak) throw new Error(`${path}: keys differ\n  documented: ${ek}\n  actual:     ${ak}`);
+    for (const k of Object.keys(exp)) match(exp[k], act[k], `${path}.${k}`);
+    return;
+  }
+  if (exp !== act) throw new Error(`${path}: expected ${JSON.stringify(exp)}, got ${JSON.stringify(act)}`);
+}
+
+const md = readFileSync(join(ROOT, 'docs', 'api.md'), 'utf8');
+const examples = parseExamples(md);
+test('docs/api.md has examples for every route', async () => {
+  const documented = new Set(examples.map(e => split(e.req).first.replace(/\?.*$/, '').replace(/\/\d+$/, '/{id}')));
+  for (const want of ['POST /api/v1/sessions', 'DELETE /api/v1/sessions/current', 'GET /api/v1/me',
+    'GET /api/v1/users', 'POST /api/v1/users', 'GET /api/v1/regions', 'GET /api/v1/persons',
+    'GET /api/v1/persons/{id}', 'GET /api/v1/households/{id}', 'GET /api/v1/venues', 'GET /healthz', 'GET /metrics'])
+    if (![...documented].some(d => d === want)) throw new Error(`no example for ${want}`);
+});
+
+for (const ex of examples) {
+  const req = split(subst(ex.req));
+  const [method, path] = req.first.split(' ');
+  test(`docs/api.md line ${ex.line}: ${method} ${split(ex.req).first.split(' ')[1]}`, async () => {
+    const headers = {};
+    for (const h of req.headers) { const i = h.indexOf(':'); headers[h.slice(0, i).toLowerCase()] = h.slice(i + 1).trim(); }
+    const r = await api(S.url, method, path, { headers, raw: req.body || undefined });
+    const res = split(subst(ex.res));
+    eq(r.status, Number(res.first.split(' ')[1]), `status (body: ${r.text.slice(0, 300)})`);
+    for (const h of res.headers) {
+      const i = h.indexOf(':');
+      const name = h.slice(0, i), want = h.slice(i + 1).trim();
+      const got = r.headers.get(name);
+      if (want === '$ANY' ? got === null : got !== want && !(got || '').startsWith(want))
+        throw new Error(`header ${name}: expected ${want}, got ${got}`);
+    }
+    if (res.body.startsWith('{') || res.body.startsWith('[')) match(JSON.parse(res.body), r.body, 'body');
+    else if (res.body) for (const line of res.body.split('\n')) if (!line.startsWith('...') && !r.text.includes(line))
+      throw new Error(`body lacks: ${line}`);
+  });
+}
+
+await run();
