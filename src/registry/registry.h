@@ -68,6 +68,25 @@ struct gen_options {
 enum fk_status registry_gen(const struct gen_options *opt, struct fk_err *err);
 
 /* ---- import (import.c) ---- */
+/* Venue kinds, the one list: X(kind, label_zh).  Imports accept exactly
+ * these kinds; pages show the labels. */
+#define REGISTRY_VENUE_KINDS(X)                                                                   \
+	X("supermarket", "超市")                                                                  \
+	X("market", "农贸市场")                                                                   \
+	X("restaurant", "餐馆")                                                                   \
+	X("school", "学校")                                                                       \
+	X("hospital", "医院")                                                                     \
+	X("clinic", "诊所")                                                                       \
+	X("pharmacy", "药店")                                                                     \
+	X("station", "车站")                                                                      \
+	X("hotel", "宾馆")                                                                        \
+	X("office", "办公楼")                                                                     \
+	X("factory", "工厂")                                                                      \
+	X("residential_gate", "小区门岗")                                                         \
+	X("bank", "银行")                                                                         \
+	X("gym", "健身场馆")                                                                      \
+	X("other", "其他")
+
 enum import_kind { IMPORT_REGIONS, IMPORT_PERSONS, IMPORT_VENUES };
 struct import_report {
 	uint64_t rows, inserted, updated, unchanged, rejected;
