@@ -93,6 +93,21 @@ enum fk_status session_lookup(sqlite3 *db, const char *token, struct user *out,
 			      struct fk_err *err);
 enum fk_status session_logout(sqlite3 *wdb, const char *token, const char *origin,
 			      struct fk_err *err);
+/* The two halves of session_login, so a server can run the slow argon2id
+ * check on a reader without holding the single writer.
+ * credentials_check only reads: FK_EAUTH on bad credentials (unknown user,
+ * wrong password and disabled account take the same time and message); it
+ * writes no audit record, the caller audits "session.login_failed".
+ * session_create stores the session and audits "session.login". */
+enum fk_status credentials_check(sqlite3 *db, const char *username, const char *password,
+				 struct user *out, struct fk_err *err);
+enum fk_status session_create(sqlite3 *wdb, const struct user *user, const char *origin,
+			      char token_out[TOKEN_HEX_LEN + 1], int64_t *expires_at,
+			      struct fk_err *err);
+/* Audits a failed login as "session.login_failed" (actor "-", object the
+ * name tried when it could be a user name).  Reports to stderr if the
+ * record cannot be written; never fails the caller. */
+void login_audit_failure(sqlite3 *wdb, const char *username, const char *origin);
 
 /* Login throttling, in memory, keyed by username and by origin: after 5
  * failures within 15 minutes further attempts are refused for the rest of
