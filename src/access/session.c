@@ -16,7 +16,8 @@
  *   one mutex.  A key's window opens at its first failure and lasts
  *   THROTTLE_WINDOW seconds; THROTTLE_MAX failures inside it refuse further
  *   attempts until it closes.  When the table is full, expired slots are
- *   reused first, then the slot whose window opened earliest.  A success
+ *   reused first, then counting slots whose window opened earliest, and
+ *   slots that are refusing attempts only when nothing else is left.  A success
  *   clears both the user's and the address's counts: the address has just
  *   proved it holds a valid password, and each targeted user still gets at
  *   most THROTTLE_MAX guesses per window.
@@ -52,6 +53,7 @@ struct throttle_slot {
 static pthread_mutex_t throttle_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct throttle_slot throttle[THROTTLE_SLOTS];
 static size_t throttle_used;
+static size_t throttle_hand; /* next eviction candidate when full */
 
 static void throttle_key(char *out, size_t size, char kind, const char *s)
 {
@@ -76,15 +78,22 @@ static struct throttle_slot *throttle_slot_for(const char *key, int64_t now)
 	if (throttle_used < THROTTLE_SLOTS) {
 		s = &throttle[throttle_used++];
 	} else {
-		s = &throttle[0];
-		for (size_t i = 0; i < THROTTLE_SLOTS; i++) {
-			if (now - throttle[i].start >= THROTTLE_WINDOW) {
-				s = &throttle[i];
-				break;
+		/* Evict by (class, window start): expired windows first, then
+		 * counting ones, refused keys last so a flood of new keys cannot
+		 * free a throttled user.  Ties go round-robin from a clock hand,
+		 * so the newest key is not the next one out. */
+		int best_class = 3;
+		for (size_t k = 0; k < THROTTLE_SLOTS; k++) {
+			struct throttle_slot *t = &throttle[(throttle_hand + k) % THROTTLE_SLOTS];
+			int cls = now - t->start >= THROTTLE_WINDOW ? 0
+				  : t->failures < THROTTLE_MAX	    ? 1
+								    : 2;
+			if (cls < best_class || (cls == best_class && t->start < s->start)) {
+				s = t;
+				best_class = cls;
 			}
-			if (throttle[i].start < s->start)
-				s = &throttle[i];
 		}
+		throttle_hand = (size_t)(s - throttle + 1) % THROTTLE_SLOTS;
 	}
 	fk_strlcpy(s->key, key, sizeof(s->key));
 	s->start = now;
@@ -160,6 +169,7 @@ void login_throttle_reset(void)
 {
 	pthread_mutex_lock(&throttle_mu);
 	throttle_used = 0;
+	throttle_hand = 0;
 	pthread_mutex_unlock(&throttle_mu);
 }
 
