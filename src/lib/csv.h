@@ -15,8 +15,9 @@
  * closed (reported for the record's first line; reading then resumes at the
  * next physical line, so later rows are kept), a stray character after a
  * closing quote, a field longer than max_field, a record longer than
- * max_record bytes, or more than max_fields fields.  After an error the
- * reader resumes at the line after the bad record.
+ * max_record bytes, more than max_fields fields, or a NUL byte (fields
+ * are C strings).  After an error the reader resumes at the line after the
+ * bad record.  Blank lines are skipped; they are not records.
  */
 #ifndef FK_CSV_H
 #define FK_CSV_H
@@ -31,7 +32,7 @@ struct csv_limits {
 	size_t max_field;  /* bytes in one field, default 1024 */
 	size_t max_record; /* bytes in one record (raw), default 8192 */
 	size_t max_fields; /* fields in one record, default 64 */
-};
+};                         /* a zero member means its default */
 
 enum csv_result {
 	CSV_ROW = 0, /* a record was read into row */
