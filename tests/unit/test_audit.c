@@ -28,7 +28,7 @@ static sqlite3 *raw; /* an independent connection: the tamperer */
 static void append_ten(void)
 {
 	struct fk_err err;
-	char actor[16], object[16];
+	char actor[32], object[32];
 	for (int i = 1; i <= 10; i++) {
 		snprintf(actor, sizeof(actor), "u%d", i);
 		snprintf(object, sizeof(object), "person:%d", 100 + i);
