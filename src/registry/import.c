@@ -396,22 +396,38 @@ static void trim(struct strbuf *sb)
 	sb->buf[sb->len] = '\0';
 }
 
-/* raw converted to UTF-8; when its bytes are invalid in the file's
- * encoding, ASCII is kept and other bytes are written as \xNN so the
- * rejects file stays valid UTF-8. */
+static void add_escaped_byte(struct strbuf *out, unsigned char c)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+	strbuf_add(out, e, 4);
+}
+
+/* raw converted to UTF-8.  When its bytes are invalid in the file's
+ * encoding, the invalid bytes (for GB18030 files: every non-ASCII byte)
+ * are written as \xNN, so the rejects file stays valid UTF-8 and shows
+ * exactly what was wrong. */
 static void raw_to_utf8(struct importer *im, const char *raw, size_t n, struct strbuf *out)
 {
 	if (text_to_utf8(im->enc, raw, n, out))
 		return;
-	static const char hex[] = "0123456789ABCDEF";
+	if (im->enc != TEXT_GB18030) {
+		size_t bad;
+		while (n && !text_utf8_valid(raw, n, &bad)) {
+			strbuf_add(out, raw, bad);
+			add_escaped_byte(out, (unsigned char)raw[bad]);
+			raw += bad + 1;
+			n -= bad + 1;
+		}
+		strbuf_add(out, raw, n);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)raw[i];
-		if (c < 0x80) {
+		if (c < 0x80)
 			strbuf_addch(out, c);
-		} else {
-			char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-			strbuf_add(out, e, 4);
-		}
+		else
+			add_escaped_byte(out, c);
 	}
 }
 
