@@ -676,11 +676,12 @@ int cmd_serve(int argc, char **argv)
 	add_routes(core_routes, FK_ARRAY_LEN(core_routes));
 	add_routes(access_routes, access_routes_len);
 	add_routes(registry_routes, registry_routes_len);
+	/* metric slots past the routes: not routes, never matched */
 	slot_static = nroutes;
-	route_names[nroutes++] = "static";
-	slot_unmatched = nroutes;
-	route_names[nroutes++] = "unmatched";
-	metrics_init(route_names, nroutes);
+	route_names[slot_static] = "static";
+	slot_unmatched = nroutes + 1;
+	route_names[slot_unmatched] = "unmatched";
+	metrics_init(route_names, nroutes + 2);
 
 	if (!threads) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);

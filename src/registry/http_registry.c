@@ -27,15 +27,10 @@
 
 static const char *const level_names[] = {"", "省", "市", "区县", "乡镇街道", "社区村", "网格"};
 
+#define VENUE_KIND_ROW(k, l) {k, l},
 static const struct {
 	const char *kind, *label;
-} venue_kinds[] = {
-	{"supermarket", "超市"},   {"market", "农贸市场"},  {"restaurant", "餐馆"},
-	{"school", "学校"},        {"hospital", "医院"},    {"clinic", "诊所"},
-	{"pharmacy", "药店"},      {"station", "车站"},     {"hotel", "宾馆"},
-	{"office", "办公楼"},      {"factory", "工厂"},     {"residential_gate", "小区门岗"},
-	{"bank", "银行"},          {"gym", "健身场馆"},     {"other", "其他"},
-};
+} venue_kinds[] = {REGISTRY_VENUE_KINDS(VENUE_KIND_ROW)};
 
 static const char *venue_kind_label(const char *kind)
 {
