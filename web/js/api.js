@@ -1,0 +1,105 @@
+// The JSON API client: bearer token in sessionStorage, errors as ApiError.
+
+const TOKEN_KEY = 'fk.token';
+const USER_KEY = 'fk.user';
+
+export class ApiError extends Error {
+  constructor(status, code, message, retryAfter) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code || '';
+    this.retryAfter = retryAfter; // seconds, or null
+  }
+}
+
+let onUnauthorized = () => {};
+export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
+
+export function session() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (!token) return null;
+  let user = null;
+  try { user = JSON.parse(sessionStorage.getItem(USER_KEY) || 'null'); } catch { user = null; }
+  return { token, user };
+}
+
+function saveSession(token, user) {
+  sessionStorage.setItem(TOKEN_KEY, token);
+  sessionStorage.setItem(USER_KEY, JSON.stringify(user));
+}
+
+export function clearSession() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(USER_KEY);
+}
+
+function retryAfterSeconds(h) {
+  if (!h) return null;
+  if (/^\d+$/.test(h.trim())) return Number(h.trim());
+  const t = Date.parse(h);
+  return Number.isNaN(t) ? null : Math.max(0, Math.ceil((t - Date.now()) / 1000));
+}
+
+// request('GET', '/api/v1/regions', {query: {parent: '6109'}}) -> parsed JSON
+export async function request(method, path, { query, body, auth = true } = {}) {
+  let url = path;
+  if (query) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, v);
+    const s = q.toString();
+    if (s) url += (url.includes('?') ? '&' : '?') + s;
+  }
+  const headers = { accept: 'application/json' };
+  const s = session();
+  if (auth && s) headers.authorization = `Bearer ${s.token}`;
+  let payload;
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(url, { method, headers, body: payload, cache: 'no-store' });
+  } catch (e) {
+    throw new ApiError(0, 'network', '无法连接服务器，请检查网络后重试');
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = null; }
+  }
+  if (!res.ok) {
+    const e = data && data.error ? data.error : {};
+    const err = new ApiError(res.status, e.code, e.message || `服务器返回 ${res.status}`,
+      retryAfterSeconds(res.headers.get('retry-after')));
+    if (res.status === 401 && auth) {
+      clearSession();
+      onUnauthorized(err);
+    }
+    throw err;
+  }
+  return data;
+}
+
+export const get = (path, query) => request('GET', path, { query });
+
+export async function login(username, password) {
+  const r = await request('POST', '/api/v1/sessions', { body: { username, password }, auth: false });
+  saveSession(r.token, r.user);
+  return r.user;
+}
+
+export async function logout() {
+  try {
+    await request('DELETE', '/api/v1/sessions/current', { auth: true });
+  } finally {
+    clearSession();
+  }
+}
+
+export async function refreshMe() {
+  const me = await get('/api/v1/me');
+  const s = session();
+  if (s) saveSession(s.token, me);
+  return me;
+}
