@@ -535,6 +535,68 @@ done:
 	strbuf_release(&o);
 }
 
+static void households_list(struct http_req *req)
+{
+	sqlite3 *db = reader_or_503(req);
+	const char *region = http_query(req, "region");
+	char lo[32], hi[32], after[KEY_MAX], last[KEY_MAX] = "";
+	int limit;
+	int64_t aid = 0;
+	struct strbuf o = STRBUF_INIT;
+	struct fk_err err;
+	sqlite3_stmt *st = NULL;
+	if (!db || !http_page_params(req, &limit, after, sizeof(after)))
+		return;
+	if (!region || !*region) {
+		http_error(req, 400, NULL, "give region (a grid or any region above it)");
+		return;
+	}
+	if (after[0] && !fk_parse_i64(after, 1, INT64_MAX, &aid)) {
+		http_error(req, 400, NULL, "cursor is not valid");
+		return;
+	}
+	if (!visible_range(req, region, lo, sizeof(lo), hi, sizeof(hi)))
+		return;
+	st = store_prepare(db,
+			   "SELECT h.id, h.label, h.grid_code, g.name,"
+			   " (SELECT count(*) FROM persons p WHERE p.household_id = h.id)"
+			   " FROM households h JOIN regions g ON g.code = h.grid_code"
+			   " WHERE h.grid_code >= ?1 AND h.grid_code < ?2 AND h.id > ?3"
+			   " ORDER BY h.id LIMIT ?4",
+			   &err);
+	if (!st) {
+		http_fail(req, FK_EDB, &err);
+		return;
+	}
+	sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, aid);
+	sqlite3_bind_int(st, 4, limit + 1);
+	strbuf_addstr(&o, "{\"items\":[");
+	int n = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit)
+			break;
+		if (n++)
+			strbuf_addch(&o, ',');
+		strbuf_addf(&o, "{\"id\":%" PRId64 ",\"label\":", (int64_t)sqlite3_column_int64(st, 0));
+		strbuf_add_json_str(&o, col(st, 1));
+		strbuf_addstr(&o, ",\"grid_code\":");
+		strbuf_add_json_str(&o, col(st, 2));
+		strbuf_addstr(&o, ",\"grid_name\":");
+		strbuf_add_json_str(&o, col(st, 3));
+		strbuf_addf(&o, ",\"members\":%d}", sqlite3_column_int(st, 4));
+		fk_strlcpy(last, col(st, 0), sizeof(last));
+	}
+	strbuf_addch(&o, ']');
+	next_cursor_json(&o, rc == SQLITE_ROW ? last : NULL);
+	strbuf_addch(&o, '}');
+	http_json(req, 200, o.buf);
+	http_audit(req, "household.list", region, "labels and member counts");
+	sqlite3_finalize(st);
+	strbuf_release(&o);
+}
+
 /* ---------------- venues ---------------- */
 
 #define VENUE_SELECT                                                                           \
@@ -635,6 +697,7 @@ const struct http_route registry_routes[] = {
 	{"GET", "/api/v1/regions/{code}", region_get, 0, PERM_READ_REGIONS, 0},
 	{"GET", "/api/v1/persons", persons_search, 0, PERM_READ_PERSONS, 0},
 	{"GET", "/api/v1/persons/{id}", person_get, 0, PERM_READ_PERSONS, 0},
+	{"GET", "/api/v1/households", households_list, 0, PERM_READ_PERSONS, 0},
 	{"GET", "/api/v1/households/{id}", household_get, 0, PERM_READ_PERSONS, 0},
 	{"GET", "/api/v1/venues", venues_list, 0, PERM_READ_VENUES, 0},
 	{"GET", "/api/v1/venues/{code}", venue_get, 0, PERM_READ_VENUES, 0},

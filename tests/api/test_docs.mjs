@@ -77,7 +77,7 @@ test('docs/api.md has examples for every route', async () => {
   const documented = new Set(examples.map(e => split(e.req).first.replace(/\?.*$/, '').replace(/\/\d+$/, '/{id}')));
   for (const want of ['POST /api/v1/sessions', 'DELETE /api/v1/sessions/current', 'GET /api/v1/me',
     'GET /api/v1/users', 'POST /api/v1/users', 'GET /api/v1/regions', 'GET /api/v1/persons',
-    'GET /api/v1/persons/{id}', 'GET /api/v1/households/{id}', 'GET /api/v1/venues', 'GET /healthz', 'GET /metrics'])
+    'GET /api/v1/persons/{id}', 'GET /api/v1/households', 'GET /api/v1/households/{id}', 'GET /api/v1/venues', 'GET /healthz', 'GET /metrics'])
     if (![...documented].some(d => d === want)) throw new Error(`no example for ${want}`);
 });
 
