@@ -3,6 +3,7 @@
 #   make test                        install, build (plain and sanitized), run every suite
 #   make bench                       benchmarks against baselines run in the same run
 #   make SANITIZE=address,undefined  sanitized build in build-san/
+#   make fuzz                        libFuzzer run of the CSV reader (needs clang)
 
 CC      ?= cc
 PKGS    := sqlite3 libmicrohttpd jansson libsodium libqrencode libpng inih xlsxwriter
@@ -68,3 +69,21 @@ format:
 
 clean:
 	rm -rf build build-san
+
+# libFuzzer targets (need clang; not part of `make test`, which replays the
+# committed corpus instead).  `make fuzz` builds build/fuzz_csv and runs it
+# for FUZZ_SECONDS; new inputs go to build/fuzz-corpus/csv, the committed
+# seeds in tests/fuzz/corpus/csv are only read.  Add a crasher there once fixed.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_LIB     := src/lib/csv.c src/lib/strbuf.c src/lib/err.c src/lib/util.c
+
+fuzz: build/fuzz_csv
+	@mkdir -p build/fuzz-corpus/csv
+	build/fuzz_csv -max_total_time=$(FUZZ_SECONDS) -max_len=20000 \
+		build/fuzz-corpus/csv tests/fuzz/corpus/csv
+
+build/fuzz_csv: tests/fuzz/fuzz_csv.c tests/fuzz/csv_check.h $(FUZZ_LIB) src/lib/*.h
+	@mkdir -p build
+	$(FUZZ_CC) $(CPPFLAGS) $(STRICT) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_csv.c $(FUZZ_LIB)
