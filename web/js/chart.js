@@ -18,6 +18,7 @@ export function loadEcharts() {
 
 const compact = new Intl.NumberFormat('zh-CN', { notation: 'compact', maximumFractionDigits: 1 });
 const full = new Intl.NumberFormat('zh-CN');
+export const MAX_BARS = 30;
 
 // A horizontal bar chart of population by region. Returns
 // { update(items), dispose() }; items: [{code, name, population}].
@@ -33,8 +34,10 @@ export async function populationChart(el, { onPick } = {}) {
   }
   chart.on('click', p => { if (onPick && p.data && p.data.code) onPick(p.data.code); });
 
+  // the largest MAX_BARS regions, largest on top
   function update(items) {
-    const rows = items.slice().sort((a, b) => (a.population - b.population) || b.code.localeCompare(a.code));
+    const rows = items.slice().sort((a, b) => (b.population - a.population) || a.code.localeCompare(b.code))
+      .slice(0, MAX_BARS).reverse();
     // one bar per row, tall enough to read on a phone
     el.style.height = Math.max(220, rows.length * 30 + 56) + 'px';
     chart.resize();

@@ -31,7 +31,7 @@ export function renderLogin(root, { expired, done }) {
         if (root.isConnected) say('现在可以重新尝试登录。', 'info');
         return;
       }
-      say(`登录失败次数过多，账号已临时锁定。请 ${duration(left)}后再试。`);
+      say(`登录失败次数过多，已暂时限制登录。请 ${duration(left)}后再试。`);
       btn.disabled = true;
       btn.textContent = `请等待 ${duration(left)}`;
       left--;
@@ -83,7 +83,7 @@ export function renderLogin(root, { expired, done }) {
           h('h1', '疫情防控指挥平台'),
           h('p.muted', '请使用分配给您的账号登录'))),
       form,
-      h('p.login-foot.muted', '账号由上级管理员分配。连续 5 次输错密码将临时锁定 15 分钟。'),
+      h('p.login-foot.muted', '账号由上级管理员分配。多次输错密码后将暂时无法登录。'),
     )));
   if (expired) say('登录已失效，请重新登录。', 'info');
   user.focus();

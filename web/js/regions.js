@@ -1,7 +1,7 @@
 // Region tree browser: #/region and #/region/CODE.
 import { get } from './api.js';
 import { h, clear, num, spinner, errorText } from './dom.js';
-import { populationChart } from './chart.js';
+import { populationChart, MAX_BARS } from './chart.js';
 import { canSeePersons } from './persons.js';
 
 const PAGE = 100;
@@ -156,7 +156,9 @@ function renderChildren(box, region, first, app, nav) {
         FIGURES.map(([k, label]) => h('td.num', { 'data-label': label, dataset: { fig: k } }, num(c[k])))));
     }
     count.textContent = total && total > items.length ? `已显示 ${num(items.length)} / ${num(total)}` : `共 ${num(items.length)} 个`;
-    chartNote.textContent = total && total > items.length ? `已加载 ${num(items.length)} 个，点击“更多”加载其余` : '点击条形可进入该区域';
+    chartNote.textContent = items.length > MAX_BARS
+      ? `人口最多的 ${MAX_BARS} 个（共 ${num(total || items.length)} 个）`
+      : (total && total > items.length ? `已加载 ${num(items.length)} 个，点击“更多”加载其余` : '点击条形可进入该区域');
     if (chart) chart.update(items);
   }
 
