@@ -123,6 +123,10 @@ static inline const char *csv_check(const char *data, size_t len, const struct c
 			bad = "raw bytes do not end at a line ending";
 			break;
 		}
+		if (rest > 0 && end[0] == '\n' && row.raw_len > 0 && end[-1] == '\r') {
+			bad = "raw bytes keep the CR of a CR LF";
+			break;
+		}
 		if (res == CSV_ERROR) {
 			if (err.status != FK_EINVAL || strncmp(err.msg, "line ", 5) != 0) {
 				bad = "error without a status or a 'line N:' message";
