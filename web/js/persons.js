@@ -9,12 +9,13 @@ const PAGE = 50;
 const NO_PERSON_ROLES = new Set(['admin', 'lab', 'sentinel', 'venue', 'checkpoint']);
 export function canSeePersons(user) { return !user || !NO_PERSON_ROLES.has(user.role); }
 
+// the occupation codes of the registry (key occupations are tested periodically)
 const OCCUPATIONS = {
-  courier: '快递员', cold_chain: '冷链从业人员', port: '口岸工作人员', port_worker: '口岸工作人员',
-  transport: '交通运输从业人员', driver: '司机', medical: '医务人员', medical_staff: '医务人员',
-  isolation_staff: '隔离场所工作人员', student: '学生', teacher: '教师', farmer: '农民',
-  worker: '工人', retired: '退休人员', civil_servant: '公职人员', service: '服务业人员',
-  business: '个体经营者', unemployed: '待业', child: '学龄前儿童', other: '其他',
+  cold_chain: '冷链从业人员', port: '口岸工作人员', courier: '快递外卖人员', transport: '交通运输人员',
+  medical: '医务人员', isolation_staff: '隔离场所工作人员', teacher: '教师', office: '机关企事业职员',
+  worker: '工人', service: '服务业人员', farmer: '农民', self_employed: '个体经营者',
+  construction: '建筑工人', unemployed: '无业', student: '学生', child: '学龄前儿童',
+  retired: '离退休人员', other: '其他',
 };
 export const occupation = o => (o ? OCCUPATIONS[o] || o : '—');
 
@@ -200,9 +201,12 @@ export async function renderPerson(root, id, app, nav) {
   document.title = `${p.name} · 防控`;
 
   const path = p.region_path || [];
+  const scope = (app.user && app.user.scope) || '';
+  // regions above the user's own scope are named but cannot be opened
+  const openable = r => r.level < 6 && !(scope && scope.startsWith(r.code) && scope !== r.code);
   const where = path.length
     ? h('span.path', path.map((r, i) => [i ? h('span.crumb-sep', '›') : null,
-      r.level >= 6 ? h('span', r.name) : h('a', { href: `#/region/${encodeURIComponent(r.code)}` }, r.name)]))
+      openable(r) ? h('a', { href: `#/region/${encodeURIComponent(r.code)}` }, r.name) : h('span', r.name)]))
     : (p.grid_name || p.grid_code || '—');
 
   const badge = p.masked
