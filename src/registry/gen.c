@@ -36,8 +36,11 @@
  *     occupations tested periodically, retired/farmer over 60).
  *   - Venues: per kind, per_100k * persons / 100,000 of them (at least one),
  *     placed in villages with probability proportional to population (the
- *     urban kinds by community population).  Venue code = "V" + 12-digit
- *     village code + 4-digit serial within the village (17 characters).
+ *     urban kinds by community population), in one of the village's grids
+ *     (region_code is the grid, so grid workers see the venues they check
+ *     and every roll-up is a plain sum of children).  Venue code = "V" +
+ *     12-digit village code + 4-digit serial within the village (17
+ *     characters).
  *
  * Invariants checked by tests/cli/test_gen.sh with the sqlite3 shell: every
  * ID number valid and unique, phones unique, households of 1-6 persons all
@@ -302,6 +305,7 @@ struct gen_village {
 	int area;         /* index into gen_city.areas */
 	bool urban;
 	int64_t pop;
+	int ngrids;
 	unsigned venue_serial;
 };
 
@@ -873,6 +877,7 @@ static enum fk_status gen_people(struct gen_state *g, int64_t persons, struct fk
 		int64_t gp[64];
 		if (ngrids > 64)
 			ngrids = 64;
+		v->ngrids = (int)ngrids;
 		for (int64_t k = 0; k < ngrids; k++)
 			gw[k] = 0.85 + 0.3 * rng_unit(&g->rng);
 		gen_split(v->pop, gw, (size_t)ngrids, gp);
@@ -912,7 +917,7 @@ static enum fk_status gen_venues(struct gen_state *g, int64_t persons, struct fk
 	}
 	enum fk_status st = FK_OK;
 	struct strbuf name = STRBUF_INIT;
-	char code[24];
+	char code[24], grid[16];
 	if (!a)
 		goto release;
 	for (size_t k = 0; k < FK_ARRAY_LEN(gen_venue_kinds) && !st; k++) {
@@ -927,6 +932,9 @@ static enum fk_status gen_venues(struct gen_state *g, int64_t persons, struct fk
 				continue; /* a village holds 9,999 venue codes at most */
 			v->venue_serial++;
 			snprintf(code, sizeof(code), "V%s%04u", v->code, v->venue_serial);
+			memcpy(grid, v->code, 12);
+			put_digits(grid + 12, 1 + rng_below(&g->rng, (uint32_t)v->ngrids), 3);
+			grid[15] = '\0';
 			const char *county = c->areas[v->area].name;
 			const char *suffix = vk->suffixes[rng_below(&g->rng, 4)];
 			const char *word = gen_shop_words[rng_below(&g->rng,
@@ -943,7 +951,7 @@ static enum fk_status gen_venues(struct gen_state *g, int64_t persons, struct fk
 				strbuf_addf(&name, "%s%s%s%s", county, v->short_name, word, suffix);
 			sqlite3_bind_text(g->st.venue, 1, code, -1, SQLITE_STATIC);
 			sqlite3_bind_text(g->st.venue, 2, name.buf, (int)name.len, SQLITE_STATIC);
-			sqlite3_bind_text(g->st.venue, 3, v->code, -1, SQLITE_STATIC);
+			sqlite3_bind_text(g->st.venue, 3, grid, -1, SQLITE_STATIC);
 			sqlite3_bind_text(g->st.venue, 4, vk->kind, -1, SQLITE_STATIC);
 			st = step_done(g->db, g->st.venue, "a venue", err);
 			if (!st && sqlite3_changes(g->db) > 0)
