@@ -281,6 +281,22 @@ test('person detail, masking badge as the API says, household members', async ()
   }
 });
 
+test('person list pages with 更多 as next_cursor says', async () => {
+  const first = await api(srv.url, 'GET', '/api/v1/persons?region=6109&limit=50', { token: cmdToken });
+  eq(first.status, 200, 'API person list of the city');
+  assert(first.body.next_cursor, 'the city has more than 50 persons');
+  const second = await api(srv.url, 'GET',
+    `/api/v1/persons?region=6109&limit=50&cursor=${encodeURIComponent(first.body.next_cursor)}`, { token: cmdToken });
+  await desk.goto(srv.url + '/#/persons?region=6109');
+  await desk.waitForSelector('#person-table tbody tr');
+  const ids = () => desk.$$eval('#person-table tbody tr', trs => trs.map(tr => Number(tr.dataset.id)));
+  eq(await ids(), first.body.items.map(p => p.id), 'first page as the API lists it');
+  await desk.click('#persons-more');
+  await desk.waitForFunction(n => document.querySelectorAll('#person-table tbody tr').length > n, 50);
+  eq(await ids(), [...first.body.items, ...second.body.items].map(p => p.id), 'second page appended');
+  eq(await desk.isVisible('#persons-more'), !!second.body.next_cursor, '更多 only while there is more');
+});
+
 test('phone-size screen: no horizontal overflow on any page', async () => {
   phone = await newPage({ width: 390, height: 844 }, { isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
   await phone.goto(srv.url + '/');
