@@ -9,12 +9,10 @@ const $ = id => document.getElementById(id);
 const view = $('view');
 
 // ---------- error banner ----------
-let bannerTimer = null;
 export function showError(e, prefix) {
   const text = (prefix ? prefix + '：' : '') + (typeof e === 'string' ? e : errorText(e));
   $('banner-text').textContent = text;
   $('banner').hidden = false;
-  clearTimeout(bannerTimer);
 }
 export function clearError() { $('banner').hidden = true; }
 $('banner-close').addEventListener('click', clearError);
