@@ -181,7 +181,7 @@ static void regions_list(struct http_req *req)
 	sqlite3_stmt *st = NULL;
 	const char *parent = http_query(req, "parent");
 	const char *scope = req->user->scope;
-	bool dberr;
+	bool dberr = false;
 
 	if (!db || !http_page_params(req, &limit, after, sizeof(after)))
 		return;
@@ -189,7 +189,10 @@ static void regions_list(struct http_req *req)
 	if (parent) {
 		if (!access_scope_contains(scope, parent) ||
 		    !region_one(db, parent, &o, &err, &dberr)) {
-			http_error(req, 404, NULL, "no region '%s' in your scope", parent);
+			if (access_scope_contains(scope, parent) && dberr)
+				http_fail(req, FK_EDB, &err);
+			else
+				http_error(req, 404, NULL, "no region '%s' in your scope", parent);
 			goto done;
 		}
 		st = store_prepare(db, REGION_SELECT "WHERE r.parent_code = ?1 AND r.code > ?2"
@@ -241,7 +244,7 @@ static void region_get(struct http_req *req)
 	const char *code = req->params[0];
 	struct strbuf o = STRBUF_INIT;
 	struct fk_err err;
-	bool dberr;
+	bool dberr = false;
 	if (!db)
 		return;
 	if (!access_scope_contains(req->user->scope, code) ||

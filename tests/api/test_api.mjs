@@ -259,7 +259,7 @@ test('the audit chain of the live database verifies', async () => {
 
 test('SIGTERM stops the server cleanly', async () => {
   S.proc.kill('SIGTERM');
-  const code = await new Promise(r => S.proc.once('exit', c => r(c)));
+  const code = await new Promise(r => S.proc.once('close', c => r(c)));
   eq(code, 0);
   assert(/stopped/.test(S.log()), S.log());
 });
