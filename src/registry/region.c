@@ -52,7 +52,7 @@ bool region_code_normalize(const char *code, int level, char *out, size_t size)
 	if (!len || !fk_all_digits(code, len))
 		return false;
 	bool ok = len == n || (level <= 5 && len == 12 && all_zero(code + n, 12 - n)) ||
-		  (level <= 2 && len == 6 && all_zero(code + n, 6 - n));
+	          (level <= 2 && len == 6 && all_zero(code + n, 6 - n));
 	if (!ok)
 		return false;
 	memcpy(out, code, n);

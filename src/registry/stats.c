@@ -71,8 +71,8 @@ static enum fk_status stats_load_regions(sqlite3 *db, struct stats_tree *t, stru
 {
 	enum fk_status st = FK_OK;
 	char **parents = NULL;
-	sqlite3_stmt *q = store_prepare(db, "SELECT code, parent_code, level FROM regions ORDER BY code",
-					err);
+	sqlite3_stmt *q =
+	    store_prepare(db, "SELECT code, parent_code, level FROM regions ORDER BY code", err);
 	if (!q)
 		return FK_EDB;
 	int rc;
@@ -109,7 +109,7 @@ static enum fk_status stats_load_regions(sqlite3 *db, struct stats_tree *t, stru
 
 /* Adds the counts of a "code, count" GROUP BY query to column col. */
 static enum fk_status stats_add_direct(sqlite3 *db, struct stats_tree *t, const char *sql, int col,
-				       struct fk_err *err)
+                                       struct fk_err *err)
 {
 	enum fk_status st = FK_OK;
 	sqlite3_stmt *q = store_prepare(db, sql, err);
@@ -147,10 +147,11 @@ static enum fk_status stats_write(sqlite3 *db, const struct stats_tree *t, struc
 	enum fk_status st = store_exec(db, "DELETE FROM region_stats", err);
 	if (st)
 		return st;
-	sqlite3_stmt *ins = store_prepare(
-		db, "INSERT INTO region_stats(code, population, households, venues, grids)"
-		    " VALUES(?1, ?2, ?3, ?4, ?5)",
-		err);
+	sqlite3_stmt *ins =
+	    store_prepare(db,
+	                  "INSERT INTO region_stats(code, population, households, venues, grids)"
+	                  " VALUES(?1, ?2, ?3, ?4, ?5)",
+	                  err);
 	if (!ins)
 		return FK_EDB;
 	for (size_t i = 0; i < t->n; i++) {
@@ -160,7 +161,7 @@ static enum fk_status stats_write(sqlite3 *db, const struct stats_tree *t, struc
 			sqlite3_bind_int64(ins, 2 + k, r->v[k]);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			st = fk_fail(err, FK_EDB, "cannot write region_stats for '%s': %s", r->code,
-				     sqlite3_errmsg(db));
+			             sqlite3_errmsg(db));
 			goto finalize;
 		}
 		sqlite3_reset(ins);
@@ -175,22 +176,22 @@ enum fk_status registry_stats_refresh(sqlite3 *db, struct fk_err *err)
 {
 	struct stats_tree t = {0};
 	bool outer = sqlite3_get_autocommit(db);
-	enum fk_status st = store_exec(db, outer ? "BEGIN IMMEDIATE" : "SAVEPOINT region_stats", err);
+	enum fk_status st =
+	    store_exec(db, outer ? "BEGIN IMMEDIATE" : "SAVEPOINT region_stats", err);
 	if (st)
 		return st;
 	st = stats_load_regions(db, &t, err);
 	if (!st)
-		st = stats_add_direct(db, &t,
-				      "SELECT grid_code, count(*) FROM persons GROUP BY grid_code", 0,
-				      err);
+		st = stats_add_direct(
+		    db, &t, "SELECT grid_code, count(*) FROM persons GROUP BY grid_code", 0, err);
 	if (!st)
-		st = stats_add_direct(db, &t,
-				      "SELECT grid_code, count(*) FROM households GROUP BY grid_code",
-				      1, err);
+		st = stats_add_direct(
+		    db, &t, "SELECT grid_code, count(*) FROM households GROUP BY grid_code", 1,
+		    err);
 	if (!st)
-		st = stats_add_direct(db, &t,
-				      "SELECT region_code, count(*) FROM venues GROUP BY region_code",
-				      2, err);
+		st = stats_add_direct(
+		    db, &t, "SELECT region_code, count(*) FROM venues GROUP BY region_code", 2,
+		    err);
 	if (st)
 		goto rollback;
 	stats_roll_up(&t);
@@ -207,7 +208,7 @@ rollback:
 		store_rollback(db);
 	else
 		sqlite3_exec(db, "ROLLBACK TO region_stats; RELEASE region_stats", NULL, NULL,
-			     NULL);
+		             NULL);
 	stats_tree_release(&t);
 	return st;
 }
