@@ -268,8 +268,9 @@ static void region_get(struct http_req *req)
 
 #define PERSON_SELECT                                                                          \
 	"SELECT p.id, p.name, p.id_number, p.phone, p.sex, p.birth_date, p.grid_code,"         \
-	" g.name, p.household_id, p.occupation, h.label"                                       \
+	" g.name, p.household_id, p.occupation, h.label, c.name"                               \
 	" FROM persons p JOIN regions g ON g.code = p.grid_code"                               \
+	" LEFT JOIN regions c ON c.code = g.parent_code"                                       \
 	" LEFT JOIN households h ON h.id = p.household_id "
 
 static int age_of(const char *birth, int64_t now)
@@ -304,6 +305,8 @@ static void person_json(struct strbuf *o, sqlite3_stmt *st, bool reveal, bool fu
 	strbuf_add_json_str(o, col(st, 6));
 	strbuf_addstr(o, ",\"grid_name\":");
 	strbuf_add_json_str(o, col(st, 7));
+	strbuf_addstr(o, ",\"community_name\":");
+	strbuf_add_json_str(o, col(st, 11));
 	strbuf_addstr(o, ",\"household_id\":");
 	if (sqlite3_column_type(st, 8) == SQLITE_NULL)
 		strbuf_addstr(o, "null");

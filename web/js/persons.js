@@ -175,7 +175,7 @@ function personRow(p) {
     h('td.num', { 'data-label': '年龄' }, p.age != null ? p.age : '—'),
     h('td.mono.idn', { 'data-label': '身份证号' }, p.id_number || '—'),
     h('td.mono', { 'data-label': '手机号' }, p.phone || '—'),
-    h('td', { 'data-label': '网格', title: p.grid_code || '' }, p.grid_name || p.grid_code || '—'),
+    h('td', { 'data-label': '网格', title: p.grid_code || '' }, p.grid_name ? `${p.community_name ? p.community_name + ' ' : ''}${p.grid_name}` : (p.grid_code || '—')),
     h('td', { 'data-label': '职业' }, occupation(p.occupation)));
 }
 
@@ -220,7 +220,7 @@ export async function renderPerson(root, id, app, nav) {
     ['年龄', p.age != null ? `${p.age} 岁` : '—'],
     ['出生日期', p.birth_date || '—'],
     ['职业', occupation(p.occupation)],
-    ['网格', p.grid_name ? `${p.grid_name}（${p.grid_code}）` : (p.grid_code || '—')],
+    ['网格', p.grid_name ? `${p.community_name ? p.community_name + ' ' : ''}${p.grid_name}（${p.grid_code}）` : (p.grid_code || '—')],
     ['所在区域', where],
     ['家庭户', p.household
       ? h('a#household-link', { href: `#/household/${encodeURIComponent(p.household.id)}` }, p.household.label || `户 ${p.household.id}`, ' · 查看家庭成员')
