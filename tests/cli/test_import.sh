@@ -148,15 +148,18 @@ check_contains "BOM detected" "$TMP/err" "(utf-8 with bom): 1 rows, 1 inserted"
 check "BOM file row stored" "钱多多|学生" "$(sql "SELECT name || '|' || occupation FROM persons WHERE name = '钱多多'")"
 
 # ---- GB18030 (as Excel on Chinese Windows saves it) ----
-printf 'id_number,name,phone,grid_code,household,occupation\n%s\n%s\n' \
+printf 'id_number,name,phone,grid_code,household,occupation\n%s\n%s\n%s\n' \
 	"61090219800808808@,欧阳娜娜,13912340200,610902001001002,东关小区7栋,个体经营" \
-	"61090219750307333@,龚喆,,610902001001002,东关小区7栋,农民" >"$TMP/gb.in"
+	"61090219750307333@,龚喆,,610902001001002,东关小区7栋,农民" \
+	"61090219750307444@,错号码,1391234,610902001001002,东关小区8栋,农民" >"$TMP/gb.in"
 fill "$TMP/gb.in" "$TMP/gb.utf8"
 iconv -f UTF-8 -t GB18030 "$TMP/gb.utf8" >"$TMP/gb.csv"
 check "GB18030 fixture differs from UTF-8" "different" \
 	"$(cmp -s "$TMP/gb.utf8" "$TMP/gb.csv" && echo same || echo different)"
-check_rc "GB18030 file exits 0" 0 "$FK" import persons "$TMP/gb.csv"
-check_contains "GB18030 detected" "$TMP/err" "(gb18030): 2 rows, 2 inserted"
+check_rc "GB18030 file with one bad row exits 3" 3 "$FK" import persons "$TMP/gb.csv"
+check_contains "GB18030 detected" "$TMP/err" "(gb18030): 3 rows, 2 inserted, 0 updated, 0 unchanged, 1 rejected"
+fill <(printf '4,phone,bad phone,"61090219750307444@,错号码,1391234,610902001001002,东关小区8栋,农民"\n') "$TMP/gb.rej"
+check "GB18030 rejects written in UTF-8" "$(cat "$TMP/gb.rej")" "$(sed -n 2p "$TMP/gb.csv.rejects.csv")"
 check "GB18030 names read back in UTF-8" "个体经营|欧阳娜娜|东关小区7栋,农民|龚喆|东关小区7栋" \
 	"$(sql "SELECT p.occupation || '|' || p.name || '|' || h.label FROM persons p JOIN households h ON h.id = p.household_id WHERE p.grid_code = '610902001001002' AND h.label LIKE '东关%' ORDER BY p.id_number DESC" | paste -sd,)"
 
