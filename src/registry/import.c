@@ -39,7 +39,18 @@
  * Speed.  Persons are the large file (millions of rows).  Lookups are
  * open-addressing hash maps; when the db held no persons at start, a new
  * row cannot already exist (duplicates in the file are rejected first), so
- * the per-row SELECT is skipped.
+ * the per-row SELECT is skipped.  Reading, decoding and validating 1M rows
+ * costs about 0.8 s; the rest is SQLite maintaining the persons indexes
+ * (the random-order name index is half of it) and writing each batch to
+ * the WAL, within about 10% of an INSERT ... SELECT of the same rows in
+ * batches of the same size.  Measured on 2 shared CPUs: 1M rows in about
+ * 10 s (about 100k rows/s wall, 115k rows/s of CPU); --batch 50000 about
+ * 8 s.  A larger page cache and a longer WAL between checkpoints are set
+ * for the import and restored afterwards.
+ *
+ * Memory.  `seen` holds every accepted key of the file and `households`
+ * every household of the db: 100 to 150 bytes a key (a 32-byte slot at
+ * most half full, plus the key), so about 150 MB for 1M persons.
  */
 #include "registry/registry.h"
 
