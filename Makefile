@@ -37,14 +37,17 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 all: $(BUILD)/fangkong $(BUILD)/test-unit
 
 $(BUILD)/fangkong: $(OBJ)
-	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/test-unit: $(UNIT_OBJ) $(LIB_OBJ)
-	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) -lcriterion
+	@echo "  LD      $@"
+	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) -lcriterion
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
 
