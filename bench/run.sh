@@ -38,7 +38,7 @@ echo "== fangkong bench: $N persons, $(nproc) cores, $(date -u +%FT%TZ)"
 
 # 1. gen
 DB=$TMP/city.db
-$FK init --db "$DB" >/dev/null
+$FK init --db "$DB" >/dev/null 2>&1
 t0=$(now)
 $FK gen --db "$DB" --persons "$N" --seed 1 >/dev/null
 t1=$(now)
@@ -51,7 +51,7 @@ sqlite3 -csv "$DB" "SELECT code, name, level, coalesce(parent_code,'') FROM regi
 sqlite3 -csv "$DB" "SELECT p.id_number, p.name, p.phone, p.grid_code, h.label, p.occupation FROM persons p JOIN households h ON h.id = p.household_id" >"$TMP/persons.body"
 { echo "id_number,name,phone,grid_code,household,occupation"; cat "$TMP/persons.body"; } >"$TMP/persons.csv"
 DB2=$TMP/import.db
-$FK init --db "$DB2" >/dev/null
+$FK init --db "$DB2" >/dev/null 2>&1
 sqlite3 "$DB" ".mode insert address_codes" "SELECT * FROM address_codes" | sqlite3 "$DB2"
 $FK import regions "$TMP/regions.csv" --db "$DB2" >/dev/null 2>&1
 t0=$(now)
@@ -73,7 +73,7 @@ PORT=$(free_port)
 $FK serve --db "$DB" --listen "127.0.0.1:$PORT" --web "$ROOT/web" >"$TMP/serve.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-$FK user add --db "$DB" --username bench.cmd --role command --scope 6109 --password bench-password-1 >/dev/null
+$FK user add --db "$DB" --username bench.cmd --role command --scope 6109 --password bench-password-1 >/dev/null 2>&1
 TOKEN=$(curl -sf -H 'content-type: application/json' -d '{"username":"bench.cmd","password":"bench-password-1"}' "http://127.0.0.1:$PORT/api/v1/sessions" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 URL="http://127.0.0.1:$PORT/api/v1/regions?parent=6109"
 curl -sf -H "Authorization: Bearer $TOKEN" "$URL" >"$TMP/counties.json"

@@ -222,6 +222,14 @@ static _Thread_local sqlite3 *reader;
 
 enum fk_status store_server_init(const char *path, struct fk_err *err)
 {
+	/* Before SQLite initialises: connections are never shared between
+	 * threads (one reader per thread, the writer behind writer_mu), so
+	 * SQLite's own per-connection mutexes are unneeded, and its global
+	 * memory-statistics mutex serialises every allocation of every
+	 * thread.  Both are off.  (Fails harmlessly if SQLite is already
+	 * initialised, e.g. in tests.) */
+	sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	free(server_path);
 	server_path = fk_xstrdup(path);
 	return store_open(path, STORE_MIGRATE, &writer, err);
