@@ -106,32 +106,36 @@ static void region_json(struct strbuf *o, sqlite3_stmt *st)
 }
 
 /* Appends region `code` as JSON; false if it does not exist. */
-static bool region_one(sqlite3 *db, const char *code, struct strbuf *o, struct fk_err *err,
+static bool region_one(const char *code, struct strbuf *o, struct fk_err *err,
 		       bool *dberr)
 {
 	*dberr = false;
-	sqlite3_stmt *st = store_prepare(db, REGION_SELECT "WHERE r.code = ?", err);
+	sqlite3_stmt *st = store_reader_stmt(REGION_SELECT "WHERE r.code = ?", err);
 	if (!st) {
 		*dberr = true;
 		return false;
 	}
 	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-	bool found = sqlite3_step(st) == SQLITE_ROW;
+	int rc = sqlite3_step(st);
+	bool found = rc == SQLITE_ROW;
 	if (found)
 		region_json(o, st);
-	sqlite3_finalize(st);
+	else if (rc != SQLITE_DONE) {
+		*dberr = true;
+		fk_fail(err, FK_EDB, "region '%s': %s", code, sqlite3_errmsg(sqlite3_db_handle(st)));
+	}
+	store_stmt_done(st);
 	return found;
 }
 
 /* Appends "key":[ancestors from the top] for a natural-length code. */
-static void region_path_json(sqlite3 *db, const char *code, const char *key, struct strbuf *o)
+static void region_path_json(const char *code, const char *key, struct strbuf *o)
 {
-	sqlite3_stmt *st = NULL;
+	struct fk_err err;
 	strbuf_add_json_str(o, key);
 	strbuf_addstr(o, ":[");
-	if (sqlite3_prepare_v2(db, "SELECT code, name, level FROM regions WHERE code = ?", -1, &st,
-			       NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
+	sqlite3_stmt *st = store_reader_stmt("SELECT code, name, level FROM regions WHERE code = ?", &err);
+	if (!st) {
 		strbuf_addch(o, ']');
 		return;
 	}
@@ -155,7 +159,7 @@ static void region_path_json(sqlite3 *db, const char *code, const char *key, str
 		strbuf_add_json_str(o, col(st, 1));
 		strbuf_addf(o, ",\"level\":%d}", sqlite3_column_int(st, 2));
 	}
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	strbuf_addch(o, ']');
 }
 
@@ -188,26 +192,26 @@ static void regions_list(struct http_req *req)
 	strbuf_addstr(&o, "{\"parent\":");
 	if (parent) {
 		if (!access_scope_contains(scope, parent) ||
-		    !region_one(db, parent, &o, &err, &dberr)) {
+		    !region_one(parent, &o, &err, &dberr)) {
 			if (access_scope_contains(scope, parent) && dberr)
 				http_fail(req, FK_EDB, &err);
 			else
 				http_error(req, 404, NULL, "no region '%s' in your scope", parent);
 			goto done;
 		}
-		st = store_prepare(db, REGION_SELECT "WHERE r.parent_code = ?1 AND r.code > ?2"
+		st = store_reader_stmt(REGION_SELECT "WHERE r.parent_code = ?1 AND r.code > ?2"
 						     " ORDER BY r.code LIMIT ?3",
 				   &err);
 		if (st)
 			sqlite3_bind_text(st, 1, parent, -1, SQLITE_STATIC);
 	} else if (!*scope) {
 		strbuf_addstr(&o, "null");
-		st = store_prepare(db, REGION_SELECT "WHERE r.parent_code IS NULL AND r.code > ?2"
+		st = store_reader_stmt(REGION_SELECT "WHERE r.parent_code IS NULL AND r.code > ?2"
 						     " ORDER BY r.code LIMIT ?3",
 				   &err);
 	} else {
 		strbuf_addstr(&o, "null");
-		st = store_prepare(db, REGION_SELECT "WHERE r.code = ?1 AND r.code > ?2"
+		st = store_reader_stmt(REGION_SELECT "WHERE r.code = ?1 AND r.code > ?2"
 						     " ORDER BY r.code LIMIT ?3",
 				   &err);
 		if (st)
@@ -229,12 +233,17 @@ static void regions_list(struct http_req *req)
 		region_json(&o, st);
 		fk_strlcpy(last, col(st, 0), sizeof(last));
 	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		fk_fail(&err, FK_EDB, "list: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+		http_fail(req, FK_EDB, &err);
+		goto done;
+	}
 	strbuf_addch(&o, ']');
 	next_cursor_json(&o, rc == SQLITE_ROW ? last : NULL);
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);
 done:
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	strbuf_release(&o);
 }
 
@@ -248,7 +257,7 @@ static void region_get(struct http_req *req)
 	if (!db)
 		return;
 	if (!access_scope_contains(req->user->scope, code) ||
-	    !region_one(db, code, &o, &err, &dberr)) {
+	    !region_one(code, &o, &err, &dberr)) {
 		if (dberr)
 			http_fail(req, FK_EDB, &err);
 		else
@@ -258,7 +267,7 @@ static void region_get(struct http_req *req)
 	}
 	o.len--; /* reopen the object to add the path */
 	strbuf_addch(&o, ',');
-	region_path_json(db, code, "path", &o);
+	region_path_json(code, "path", &o);
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);
 	strbuf_release(&o);
@@ -370,20 +379,20 @@ static void persons_search(struct http_req *req)
 	int mode; /* 0 id_number, 1 name, 2 region */
 	if (idn && *idn) {
 		mode = 0;
-		st = store_prepare(db, PERSON_SELECT
+		st = store_reader_stmt(PERSON_SELECT
 				   "WHERE p.id_number = upper(?1) AND p.grid_code >= ?2"
 				   " AND p.grid_code < ?3 AND p.id > ?5 ORDER BY p.id LIMIT ?6",
 				   &err);
 	} else if (name && *name) {
 		mode = 1;
-		st = store_prepare(db, PERSON_SELECT
+		st = store_reader_stmt(PERSON_SELECT
 				   "WHERE p.name >= ?1 AND p.name < ?4 AND p.grid_code >= ?2"
 				   " AND p.grid_code < ?3 AND (p.name, p.id) > (?7, ?5)"
 				   " ORDER BY p.name, p.id LIMIT ?6",
 				   &err);
 	} else {
 		mode = 2;
-		st = store_prepare(db, PERSON_SELECT
+		st = store_reader_stmt(PERSON_SELECT
 				   "WHERE p.grid_code >= ?2 AND p.grid_code < ?3"
 				   " AND (p.grid_code, p.id) > (?7, ?5)"
 				   " ORDER BY p.grid_code, p.id LIMIT ?6",
@@ -421,7 +430,7 @@ static void persons_search(struct http_req *req)
 			 (int64_t)sqlite3_column_int64(st, 0));
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		fk_fail(&err, FK_EDB, "person search: %s", sqlite3_errmsg(db));
+		fk_fail(&err, FK_EDB, "list: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
 		http_fail(req, FK_EDB, &err);
 		goto done;
 	}
@@ -435,7 +444,7 @@ static void persons_search(struct http_req *req)
 	snprintf(detail, sizeof(detail), "%d results", n);
 	http_audit(req, "person.search", q.buf, detail);
 done:
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	strbuf_release(&o);
 	strbuf_release(&nhi);
 	strbuf_release(&q);
@@ -454,7 +463,7 @@ static void person_get(struct http_req *req)
 		http_error(req, 404, NULL, "no person '%s' in your scope", req->params[0]);
 		return;
 	}
-	st = store_prepare(db, PERSON_SELECT "WHERE p.id = ?", &err);
+	st = store_reader_stmt(PERSON_SELECT "WHERE p.id = ?", &err);
 	if (!st) {
 		http_fail(req, FK_EDB, &err);
 		return;
@@ -469,7 +478,7 @@ static void person_get(struct http_req *req)
 	person_json(&o, st, reveal, true);
 	o.len--;
 	strbuf_addch(&o, ',');
-	region_path_json(db, col(st, 6), "region_path", &o);
+	region_path_json(col(st, 6), "region_path", &o);
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);
 	char obj[40];
@@ -477,7 +486,7 @@ static void person_get(struct http_req *req)
 	http_audit(req, reveal ? "person.reveal" : "person.read", obj,
 		   reveal ? "id_number and phone shown unmasked" : "masked");
 done:
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	strbuf_release(&o);
 }
 
@@ -496,8 +505,7 @@ static void household_get(struct http_req *req)
 		http_error(req, 404, NULL, "no household '%s' in your scope", req->params[0]);
 		return;
 	}
-	st = store_prepare(db,
-			   "SELECT h.id, h.label, h.grid_code, g.name FROM households h"
+	st = store_reader_stmt("SELECT h.id, h.label, h.grid_code, g.name FROM households h"
 			   " JOIN regions g ON g.code = h.grid_code WHERE h.id = ?",
 			   &err);
 	if (!st) {
@@ -517,8 +525,8 @@ static void household_get(struct http_req *req)
 	strbuf_addstr(&o, ",\"grid_name\":");
 	strbuf_add_json_str(&o, col(st, 3));
 	strbuf_addstr(&o, ",\"members\":[");
-	sqlite3_finalize(st);
-	st = store_prepare(db, PERSON_SELECT "WHERE p.household_id = ? ORDER BY p.birth_date",
+	store_stmt_done(st);
+	st = store_reader_stmt(PERSON_SELECT "WHERE p.household_id = ? ORDER BY p.birth_date",
 			   &err);
 	if (!st) {
 		http_fail(req, FK_EDB, &err);
@@ -537,7 +545,7 @@ static void household_get(struct http_req *req)
 	snprintf(obj, sizeof(obj), "household:%" PRId64, id);
 	http_audit(req, "household.read", obj, "members masked");
 done:
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	strbuf_release(&o);
 }
 
@@ -563,8 +571,7 @@ static void households_list(struct http_req *req)
 	}
 	if (!visible_range(req, region, lo, sizeof(lo), hi, sizeof(hi)))
 		return;
-	st = store_prepare(db,
-			   "SELECT h.id, h.label, h.grid_code, g.name,"
+	st = store_reader_stmt("SELECT h.id, h.label, h.grid_code, g.name,"
 			   " (SELECT count(*) FROM persons p WHERE p.household_id = h.id)"
 			   " FROM households h JOIN regions g ON g.code = h.grid_code"
 			   " WHERE h.grid_code >= ?1 AND h.grid_code < ?2 AND h.id > ?3"
@@ -594,12 +601,18 @@ static void households_list(struct http_req *req)
 		strbuf_addf(&o, ",\"members\":%d}", sqlite3_column_int(st, 4));
 		fk_strlcpy(last, col(st, 0), sizeof(last));
 	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		fk_fail(&err, FK_EDB, "list: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+		http_fail(req, FK_EDB, &err);
+		goto done;
+	}
 	strbuf_addch(&o, ']');
 	next_cursor_json(&o, rc == SQLITE_ROW ? last : NULL);
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);
 	http_audit(req, "household.list", region, "labels and member counts");
-	sqlite3_finalize(st);
+done:
+	store_stmt_done(st);
 	strbuf_release(&o);
 }
 
@@ -644,7 +657,7 @@ static void venues_list(struct http_req *req)
 	}
 	if (!visible_range(req, region, lo, sizeof(lo), hi, sizeof(hi)))
 		return;
-	st = store_prepare(db, VENUE_SELECT
+	st = store_reader_stmt(VENUE_SELECT
 			   "WHERE v.region_code >= ?1 AND v.region_code < ?2 AND v.code > ?3"
 			   " AND (?4 = '' OR v.kind = ?4) ORDER BY v.code LIMIT ?5",
 			   &err);
@@ -667,11 +680,17 @@ static void venues_list(struct http_req *req)
 		venue_json(&o, st);
 		fk_strlcpy(last, col(st, 0), sizeof(last));
 	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		fk_fail(&err, FK_EDB, "list: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+		http_fail(req, FK_EDB, &err);
+		goto done;
+	}
 	strbuf_addch(&o, ']');
 	next_cursor_json(&o, rc == SQLITE_ROW ? last : NULL);
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);
-	sqlite3_finalize(st);
+done:
+	store_stmt_done(st);
 	strbuf_release(&o);
 }
 
@@ -682,7 +701,7 @@ static void venue_get(struct http_req *req)
 	struct fk_err err;
 	if (!db)
 		return;
-	sqlite3_stmt *st = store_prepare(db, VENUE_SELECT "WHERE v.code = ?", &err);
+	sqlite3_stmt *st = store_reader_stmt(VENUE_SELECT "WHERE v.code = ?", &err);
 	if (!st) {
 		http_fail(req, FK_EDB, &err);
 		return;
@@ -694,7 +713,7 @@ static void venue_get(struct http_req *req)
 	} else {
 		http_error(req, 404, NULL, "no venue '%s' in your scope", req->params[0]);
 	}
-	sqlite3_finalize(st);
+	store_stmt_done(st);
 	strbuf_release(&o);
 }
 

@@ -252,8 +252,56 @@ sqlite3 *store_reader(void)
 	return reader;
 }
 
+#define STMT_CACHE_MAX 64
+static _Thread_local struct {
+	const char *sql;
+	sqlite3_stmt *st;
+} stmt_cache[STMT_CACHE_MAX];
+static _Thread_local size_t stmt_cached;
+
+sqlite3_stmt *store_reader_stmt(const char *sql, struct fk_err *err)
+{
+	sqlite3 *db = store_reader();
+	if (!db) {
+		fk_fail(err, FK_EDB, "database unavailable");
+		return NULL;
+	}
+	for (size_t i = 0; i < stmt_cached; i++)
+		if (stmt_cache[i].sql == sql)
+			return stmt_cache[i].st;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		fk_fail(err, FK_EDB, "database error: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	if (stmt_cached < STMT_CACHE_MAX) {
+		stmt_cache[stmt_cached].sql = sql;
+		stmt_cache[stmt_cached].st = st;
+		stmt_cached++;
+	}
+	/* past the cap the statement is not cached; store_stmt_done finalizes it */
+	return st;
+}
+
+void store_stmt_done(sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < stmt_cached; i++)
+		if (stmt_cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
 void store_reader_close(void)
 {
+	for (size_t i = 0; i < stmt_cached; i++)
+		sqlite3_finalize(stmt_cache[i].st);
+	stmt_cached = 0;
 	sqlite3_close(reader);
 	reader = NULL;
 }

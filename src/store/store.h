@@ -65,6 +65,13 @@ enum fk_status store_server_init(const char *path, struct fk_err *err);
 /* Read-only connection for the calling thread; NULL on failure. */
 sqlite3 *store_reader(void);
 void store_reader_close(void);
+/* A prepared statement on the calling thread's reader, cached per thread
+ * and keyed by the address of sql (pass string literals or other strings
+ * that live as long as the thread).  Returns NULL and fills err on
+ * failure.  Never finalize it: hand it back with store_stmt_done(), which
+ * resets it and clears its bindings (NULL is accepted). */
+sqlite3_stmt *store_reader_stmt(const char *sql, struct fk_err *err);
+void store_stmt_done(sqlite3_stmt *st);
 /* The single writer; always pair with store_writer_unlock(). */
 sqlite3 *store_writer_lock(void);
 void store_writer_unlock(void);
