@@ -175,12 +175,49 @@ static void next_cursor_json(struct strbuf *o, const char *key)
 	}
 }
 
+/* One page of a list: appends "items":[...] and ,"next_cursor":... for up
+ * to limit rows of st, which the caller bound to fetch limit + 1 so that a
+ * next page is known to exist.  row() appends one item and writes its sort
+ * key (the cursor's content) into key.  Returns the number of items, or -1
+ * after answering 500 on a database error. */
+typedef void (*page_row_fn)(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz);
+
+static int page_json(struct http_req *req, sqlite3_stmt *st, int limit, page_row_fn row,
+		     struct strbuf *o)
+{
+	char last[KEY_MAX] = "";
+	int n = 0, rc;
+	strbuf_addstr(o, "\"items\":[");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit)
+			break;
+		if (n++)
+			strbuf_addch(o, ',');
+		row(o, st, last, sizeof(last));
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		struct fk_err err;
+		fk_fail(&err, FK_EDB, "list: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+		http_fail(req, FK_EDB, &err);
+		return -1;
+	}
+	strbuf_addch(o, ']');
+	next_cursor_json(o, rc == SQLITE_ROW ? last : NULL);
+	return n;
+}
+
+static void region_row(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz)
+{
+	region_json(o, st);
+	fk_strlcpy(key, col(st, 0), keysz);
+}
+
 static void regions_list(struct http_req *req)
 {
 	sqlite3 *db = reader_or_503(req);
 	struct fk_err err;
 	int limit;
-	char after[KEY_MAX], last[KEY_MAX] = "";
+	char after[KEY_MAX];
 	struct strbuf o = STRBUF_INIT;
 	sqlite3_stmt *st = NULL;
 	const char *parent = http_query(req, "parent");
@@ -223,23 +260,9 @@ static void regions_list(struct http_req *req)
 	}
 	sqlite3_bind_text(st, 2, after, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, limit + 1);
-	strbuf_addstr(&o, ",\"items\":[");
-	int n = 0, rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == limit)
-			break;
-		if (n++)
-			strbuf_addch(&o, ',');
-		region_json(&o, st);
-		fk_strlcpy(last, col(st, 0), sizeof(last));
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		fk_fail(&err, FK_EDB, "list: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
-		http_fail(req, FK_EDB, &err);
+	strbuf_addch(&o, ',');
+	if (page_json(req, st, limit, region_row, &o) < 0)
 		goto done;
-	}
-	strbuf_addch(&o, ']');
-	next_cursor_json(&o, rc == SQLITE_ROW ? last : NULL);
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);
 done:
@@ -339,13 +362,36 @@ static void person_json(struct strbuf *o, sqlite3_stmt *st, bool reveal, bool fu
 	strbuf_addch(o, '}');
 }
 
+static void person_row_key(struct strbuf *o, sqlite3_stmt *st, int keycol, char *key,
+			   size_t keysz)
+{
+	person_json(o, st, false, false);
+	snprintf(key, keysz, "%s\t%" PRId64, keycol >= 0 ? col(st, keycol) : "",
+		 (int64_t)sqlite3_column_int64(st, 0));
+}
+
+static void person_row_by_name(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz)
+{
+	person_row_key(o, st, 1, key, keysz);
+}
+
+static void person_row_by_grid(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz)
+{
+	person_row_key(o, st, 6, key, keysz);
+}
+
+static void person_row_by_id(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz)
+{
+	person_row_key(o, st, -1, key, keysz);
+}
+
 static void persons_search(struct http_req *req)
 {
 	sqlite3 *db = reader_or_503(req);
 	const char *region = http_query(req, "region");
 	const char *name = http_query(req, "name");
 	const char *idn = http_query(req, "id_number");
-	char lo[32], hi[32], after[KEY_MAX], last[KEY_MAX] = "";
+	char lo[32], hi[32], after[KEY_MAX];
 	int limit;
 	struct strbuf o = STRBUF_INIT, nhi = STRBUF_INIT, q = STRBUF_INIT;
 	sqlite3_stmt *st = NULL;
@@ -417,25 +463,11 @@ static void persons_search(struct http_req *req)
 	if (mode != 0)
 		sqlite3_bind_text(st, 7, akey, -1, SQLITE_STATIC);
 
-	strbuf_addstr(&o, "{\"items\":[");
-	int n = 0, rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == limit)
-			break;
-		if (n++)
-			strbuf_addch(&o, ',');
-		person_json(&o, st, false, false);
-		snprintf(last, sizeof(last), "%s\t%" PRId64,
-			 mode == 1 ? col(st, 1) : (mode == 2 ? col(st, 6) : ""),
-			 (int64_t)sqlite3_column_int64(st, 0));
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		fk_fail(&err, FK_EDB, "list: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
-		http_fail(req, FK_EDB, &err);
+	strbuf_addch(&o, '{');
+	page_row_fn row = mode == 1 ? person_row_by_name : mode == 2 ? person_row_by_grid : person_row_by_id;
+	int n = page_json(req, st, limit, row, &o);
+	if (n < 0)
 		goto done;
-	}
-	strbuf_addch(&o, ']');
-	next_cursor_json(&o, rc == SQLITE_ROW ? last : NULL);
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);
 	strbuf_addf(&q, "region=%s name=%s id_number=%s", region ? region : "",
@@ -549,11 +581,23 @@ done:
 	strbuf_release(&o);
 }
 
+static void household_row(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz)
+{
+	strbuf_addf(o, "{\"id\":%" PRId64 ",\"label\":", (int64_t)sqlite3_column_int64(st, 0));
+	strbuf_add_json_str(o, col(st, 1));
+	strbuf_addstr(o, ",\"grid_code\":");
+	strbuf_add_json_str(o, col(st, 2));
+	strbuf_addstr(o, ",\"grid_name\":");
+	strbuf_add_json_str(o, col(st, 3));
+	strbuf_addf(o, ",\"members\":%d}", sqlite3_column_int(st, 4));
+	fk_strlcpy(key, col(st, 0), keysz);
+}
+
 static void households_list(struct http_req *req)
 {
 	sqlite3 *db = reader_or_503(req);
 	const char *region = http_query(req, "region");
-	char lo[32], hi[32], after[KEY_MAX], last[KEY_MAX] = "";
+	char lo[32], hi[32], after[KEY_MAX];
 	int limit;
 	int64_t aid = 0;
 	struct strbuf o = STRBUF_INIT;
@@ -585,29 +629,9 @@ static void households_list(struct http_req *req)
 	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, aid);
 	sqlite3_bind_int(st, 4, limit + 1);
-	strbuf_addstr(&o, "{\"items\":[");
-	int n = 0, rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == limit)
-			break;
-		if (n++)
-			strbuf_addch(&o, ',');
-		strbuf_addf(&o, "{\"id\":%" PRId64 ",\"label\":", (int64_t)sqlite3_column_int64(st, 0));
-		strbuf_add_json_str(&o, col(st, 1));
-		strbuf_addstr(&o, ",\"grid_code\":");
-		strbuf_add_json_str(&o, col(st, 2));
-		strbuf_addstr(&o, ",\"grid_name\":");
-		strbuf_add_json_str(&o, col(st, 3));
-		strbuf_addf(&o, ",\"members\":%d}", sqlite3_column_int(st, 4));
-		fk_strlcpy(last, col(st, 0), sizeof(last));
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		fk_fail(&err, FK_EDB, "list: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
-		http_fail(req, FK_EDB, &err);
+	strbuf_addch(&o, '{');
+	if (page_json(req, st, limit, household_row, &o) < 0)
 		goto done;
-	}
-	strbuf_addch(&o, ']');
-	next_cursor_json(&o, rc == SQLITE_ROW ? last : NULL);
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);
 	http_audit(req, "household.list", region, "labels and member counts");
@@ -639,12 +663,18 @@ static void venue_json(struct strbuf *o, sqlite3_stmt *st)
 	strbuf_addch(o, '}');
 }
 
+static void venue_row(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz)
+{
+	venue_json(o, st);
+	fk_strlcpy(key, col(st, 0), keysz);
+}
+
 static void venues_list(struct http_req *req)
 {
 	sqlite3 *db = reader_or_503(req);
 	const char *region = http_query(req, "region");
 	const char *kind = http_query(req, "kind");
-	char lo[32], hi[32], after[KEY_MAX], last[KEY_MAX] = "";
+	char lo[32], hi[32], after[KEY_MAX];
 	int limit;
 	struct strbuf o = STRBUF_INIT;
 	struct fk_err err;
@@ -670,23 +700,9 @@ static void venues_list(struct http_req *req)
 	sqlite3_bind_text(st, 3, after, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, kind ? kind : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, limit + 1);
-	strbuf_addstr(&o, "{\"items\":[");
-	int n = 0, rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == limit)
-			break;
-		if (n++)
-			strbuf_addch(&o, ',');
-		venue_json(&o, st);
-		fk_strlcpy(last, col(st, 0), sizeof(last));
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		fk_fail(&err, FK_EDB, "list: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
-		http_fail(req, FK_EDB, &err);
+	strbuf_addch(&o, '{');
+	if (page_json(req, st, limit, venue_row, &o) < 0)
 		goto done;
-	}
-	strbuf_addch(&o, ']');
-	next_cursor_json(&o, rc == SQLITE_ROW ? last : NULL);
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);
 done:
