@@ -110,11 +110,19 @@ enum fk_status session_create(sqlite3 *wdb, const struct user *user, const char 
 void login_audit_failure(sqlite3 *wdb, const char *username, const char *origin);
 
 /* Login throttling, in memory, keyed by username and by origin: after 5
- * failures within 15 minutes further attempts are refused for the rest of
- * that window.  Returns true (and *retry_after seconds) when refused. */
+ * failures for a name (30 from an address) within 15 minutes further
+ * attempts are refused for the rest of that window.  Returns true (and *retry_after seconds) when refused. */
 bool login_throttled(const char *username, const char *origin, int64_t now, int *retry_after);
 void login_record_failure(const char *username, const char *origin, int64_t now);
 void login_record_success(const char *username, const char *origin);
+/* The login path: checks and, when not refused, reserves the attempt as a
+ * failure in one step (so concurrent guesses cannot pass the check
+ * together).  Returns true (and *retry_after) when refused.  After a
+ * successful login call login_attempt_succeeded(); a failed one needs no
+ * further call.  Limits: 5 per user name, 30 per address, per 15 minutes. */
+bool login_attempt_begin(const char *username, const char *origin, int64_t now,
+			 int *retry_after);
+void login_attempt_succeeded(const char *username, const char *origin);
 void login_throttle_reset(void);
 
 /* Masking: "610902199001011234" -> "610902********123X"-style (first 6 and

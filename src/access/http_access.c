@@ -143,7 +143,7 @@ static void session_post(struct http_req *req)
 	if (!member_str(req, o, "username", true, &username) ||
 	    !member_str(req, o, "password", true, &password))
 		goto done;
-	if (login_throttled(username, req->origin, fk_now(), &wait)) {
+	if (login_attempt_begin(username, req->origin, fk_now(), &wait)) {
 		snprintf(retry_buf, sizeof(retry_buf), "%d", wait);
 		req->retry_after = retry_buf;
 		http_error(req, 429, NULL, "too many failed logins; try again in %d seconds", wait);
@@ -153,7 +153,7 @@ static void session_post(struct http_req *req)
 		goto done;
 	st = credentials_check(db, username, password, &u, &err);
 	if (st == FK_EAUTH) {
-		login_record_failure(username, req->origin, fk_now());
+		/* the attempt was counted as a failure when it began */
 		w = store_writer_lock();
 		login_audit_failure(w, username, req->origin);
 		store_writer_unlock();
@@ -171,7 +171,7 @@ static void session_post(struct http_req *req)
 		http_fail(req, st, &err);
 		goto done;
 	}
-	login_record_success(username, req->origin);
+	login_attempt_succeeded(username, req->origin);
 	scope_name(db, u.scope, sname, sizeof(sname));
 	strbuf_reset(&req->out);
 	strbuf_addstr(&req->out, "{");

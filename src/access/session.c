@@ -14,13 +14,17 @@
  * - Throttling is in memory, per process: a fixed table of at most
  *   THROTTLE_SLOTS keys ("u:" username, "o:" client address), guarded by
  *   one mutex.  A key's window opens at its first failure and lasts
- *   THROTTLE_WINDOW seconds; THROTTLE_MAX failures inside it refuse further
- *   attempts until it closes.  When the table is full, expired slots are
- *   reused first, then counting slots whose window opened earliest, and
- *   slots that are refusing attempts only when nothing else is left.  A success
- *   clears both the user's and the address's counts: the address has just
- *   proved it holds a valid password, and each targeted user still gets at
- *   most THROTTLE_MAX guesses per window.
+ *   THROTTLE_WINDOW seconds; THROTTLE_MAX failures for a user name, or
+ *   THROTTLE_ORIGIN_MAX from one address (higher: offices and NAT share
+ *   addresses), refuse further attempts until it closes.  When the table is
+ *   full, expired slots are reused first, then counting slots whose window
+ *   opened earliest, and slots that are refusing attempts only when nothing
+ *   else is left.
+ * - login_attempt_begin() checks and reserves in one step under the mutex:
+ *   the attempt counts as a failure before the slow password check, so
+ *   parallel guesses cannot all slip past the check.  A success clears the
+ *   user's count and gives the address back only its own reservation, so
+ *   one valid account cannot reset an address spraying guesses.
  */
 #include "access/access.h"
 
@@ -40,6 +44,7 @@
 /* ---------- throttling ---------- */
 
 #define THROTTLE_MAX 5
+#define THROTTLE_ORIGIN_MAX 30
 #define THROTTLE_WINDOW (15 * 60)
 #define THROTTLE_SLOTS 4096
 #define THROTTLE_KEY_MAX 80
@@ -105,7 +110,8 @@ static struct throttle_slot *throttle_slot_for(const char *key, int64_t now)
 static int throttle_wait(const char *key, int64_t now)
 {
 	struct throttle_slot *s = throttle_find(key);
-	if (!s || s->failures < THROTTLE_MAX)
+	int max = key[0] == 'o' ? THROTTLE_ORIGIN_MAX : THROTTLE_MAX;
+	if (!s || s->failures < max)
 		return 0;
 	int64_t left = s->start + THROTTLE_WINDOW - now;
 	return left > 0 ? (int)left : 0;
@@ -156,12 +162,43 @@ static void throttle_clear(const char *key)
 
 void login_record_success(const char *username, const char *origin)
 {
+	char ku[THROTTLE_KEY_MAX];
+	(void)origin; /* an address's failures stand until its window closes */
+	throttle_key(ku, sizeof(ku), 'u', username);
+	pthread_mutex_lock(&throttle_mu);
+	throttle_clear(ku);
+	pthread_mutex_unlock(&throttle_mu);
+}
+
+bool login_attempt_begin(const char *username, const char *origin, int64_t now,
+			 int *retry_after)
+{
+	char ku[THROTTLE_KEY_MAX], ko[THROTTLE_KEY_MAX];
+	throttle_key(ku, sizeof(ku), 'u', username);
+	throttle_key(ko, sizeof(ko), 'o', origin);
+	pthread_mutex_lock(&throttle_mu);
+	int a = throttle_wait(ku, now), b = throttle_wait(ko, now);
+	if (!a && !b) {
+		throttle_fail(ku, now);
+		throttle_fail(ko, now);
+	}
+	pthread_mutex_unlock(&throttle_mu);
+	int wait = a > b ? a : b;
+	if (retry_after)
+		*retry_after = wait;
+	return wait > 0;
+}
+
+void login_attempt_succeeded(const char *username, const char *origin)
+{
 	char ku[THROTTLE_KEY_MAX], ko[THROTTLE_KEY_MAX];
 	throttle_key(ku, sizeof(ku), 'u', username);
 	throttle_key(ko, sizeof(ko), 'o', origin);
 	pthread_mutex_lock(&throttle_mu);
 	throttle_clear(ku);
-	throttle_clear(ko);
+	struct throttle_slot *s = throttle_find(ko);
+	if (s && s->failures > 0)
+		s->failures--; /* give back this attempt's reservation only */
 	pthread_mutex_unlock(&throttle_mu);
 }
 

@@ -71,8 +71,11 @@ bool http_page_params(struct http_req *req, int *limit, char *after, size_t afte
 /* Encodes key as an opaque cursor string (base64url) into out. */
 void http_cursor_encode(const char *key, char *out, size_t size);
 bool http_cursor_decode(const char *cursor, char *out, size_t size);
-/* Appends an audit record for this request (actor = user, origin = client). */
-void http_audit(struct http_req *req, const char *action, const char *object,
+/* Appends an audit record for this request (actor = user, origin =
+ * client).  Call it after building a response that holds personal data:
+ * when the record cannot be written it replaces the response with a 503
+ * (fail closed) and returns false. */
+bool http_audit(struct http_req *req, const char *action, const char *object,
 		const char *detail);
 
 /* Route tables contributed by domains (defined in each domain's http file). */

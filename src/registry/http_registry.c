@@ -23,7 +23,8 @@
 
 #include "lib/banned.h"
 
-#define KEY_MAX 256
+/* cursor keys hold a name (imports allow 1024 bytes) and an id */
+#define KEY_MAX 1100
 
 static const char *const level_names[] = {"", "省", "市", "区县", "乡镇街道", "社区村", "网格"};
 
@@ -167,7 +168,7 @@ static void next_cursor_json(struct strbuf *o, const char *key)
 {
 	strbuf_addstr(o, ",\"next_cursor\":");
 	if (key && *key) {
-		char c[KEY_MAX * 2];
+		char c[KEY_MAX * 2]; /* base64 of at most KEY_MAX bytes */
 		http_cursor_encode(key, c, sizeof(c));
 		strbuf_add_json_str(o, c);
 	} else {
@@ -180,10 +181,11 @@ static void next_cursor_json(struct strbuf *o, const char *key)
  * next page is known to exist.  row() appends one item and writes its sort
  * key (the cursor's content) into key.  Returns the number of items, or -1
  * after answering 500 on a database error. */
-typedef void (*page_row_fn)(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz);
+typedef void (*page_row_fn)(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz,
+			    void *ctx);
 
 static int page_json(struct http_req *req, sqlite3_stmt *st, int limit, page_row_fn row,
-		     struct strbuf *o)
+		     void *ctx, struct strbuf *o)
 {
 	char last[KEY_MAX] = "";
 	int n = 0, rc;
@@ -193,7 +195,7 @@ static int page_json(struct http_req *req, sqlite3_stmt *st, int limit, page_row
 			break;
 		if (n++)
 			strbuf_addch(o, ',');
-		row(o, st, last, sizeof(last));
+		row(o, st, last, sizeof(last), ctx);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		struct fk_err err;
@@ -206,8 +208,10 @@ static int page_json(struct http_req *req, sqlite3_stmt *st, int limit, page_row
 	return n;
 }
 
-static void region_row(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz)
+static void region_row(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz,
+                       void *ctx)
 {
+	(void)ctx;
 	region_json(o, st);
 	fk_strlcpy(key, col(st, 0), keysz);
 }
@@ -261,7 +265,7 @@ static void regions_list(struct http_req *req)
 	sqlite3_bind_text(st, 2, after, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, limit + 1);
 	strbuf_addch(&o, ',');
-	if (page_json(req, st, limit, region_row, &o) < 0)
+	if (page_json(req, st, limit, region_row, NULL, &o) < 0)
 		goto done;
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);
@@ -362,27 +366,33 @@ static void person_json(struct strbuf *o, sqlite3_stmt *st, bool reveal, bool fu
 	strbuf_addch(o, '}');
 }
 
+/* ctx: a strbuf collecting the listed person ids for the audit record */
 static void person_row_key(struct strbuf *o, sqlite3_stmt *st, int keycol, char *key,
-			   size_t keysz)
+			   size_t keysz, void *ctx)
 {
+	struct strbuf *ids = ctx;
 	person_json(o, st, false, false);
+	strbuf_addf(ids, "%s%" PRId64, ids->len ? "," : "", (int64_t)sqlite3_column_int64(st, 0));
 	snprintf(key, keysz, "%s\t%" PRId64, keycol >= 0 ? col(st, keycol) : "",
 		 (int64_t)sqlite3_column_int64(st, 0));
 }
 
-static void person_row_by_name(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz)
+static void person_row_by_name(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz,
+                               void *ctx)
 {
-	person_row_key(o, st, 1, key, keysz);
+	person_row_key(o, st, 1, key, keysz, ctx);
 }
 
-static void person_row_by_grid(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz)
+static void person_row_by_grid(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz,
+                               void *ctx)
 {
-	person_row_key(o, st, 6, key, keysz);
+	person_row_key(o, st, 6, key, keysz, ctx);
 }
 
-static void person_row_by_id(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz)
+static void person_row_by_id(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz,
+                             void *ctx)
 {
-	person_row_key(o, st, -1, key, keysz);
+	person_row_key(o, st, -1, key, keysz, ctx);
 }
 
 static void persons_search(struct http_req *req)
@@ -393,7 +403,7 @@ static void persons_search(struct http_req *req)
 	const char *idn = http_query(req, "id_number");
 	char lo[32], hi[32], after[KEY_MAX];
 	int limit;
-	struct strbuf o = STRBUF_INIT, nhi = STRBUF_INIT, q = STRBUF_INIT;
+	struct strbuf o = STRBUF_INIT, nhi = STRBUF_INIT, q = STRBUF_INIT, ids = STRBUF_INIT;
 	sqlite3_stmt *st = NULL;
 	struct fk_err err;
 
@@ -465,18 +475,25 @@ static void persons_search(struct http_req *req)
 
 	strbuf_addch(&o, '{');
 	page_row_fn row = mode == 1 ? person_row_by_name : mode == 2 ? person_row_by_grid : person_row_by_id;
-	int n = page_json(req, st, limit, row, &o);
+	int n = page_json(req, st, limit, row, &ids, &o);
 	if (n < 0)
 		goto done;
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);
+	/* who was looked up, and by what: the ID number searched is kept
+	 * masked, the persons listed by their internal ids */
+	char idm[40] = "";
+	if (idn)
+		mask_id_number(idn, idm, sizeof(idm));
 	strbuf_addf(&q, "region=%s name=%s id_number=%s", region ? region : "",
-		    name ? name : "", idn ? "(given)" : "");
-	char detail[64];
-	snprintf(detail, sizeof(detail), "%d results", n);
-	http_audit(req, "person.search", q.buf, detail);
+		    name ? name : "", idm);
+	struct strbuf detail = STRBUF_INIT;
+	strbuf_addf(&detail, "%d results: persons %s", n, ids.buf);
+	http_audit(req, "person.search", q.buf, detail.buf);
+	strbuf_release(&detail);
 done:
 	store_stmt_done(st);
+	strbuf_release(&ids);
 	strbuf_release(&o);
 	strbuf_release(&nhi);
 	strbuf_release(&q);
@@ -501,8 +518,13 @@ static void person_get(struct http_req *req)
 		return;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW ||
-	    !access_scope_contains(req->user->scope, col(st, 6))) {
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		fk_fail(&err, FK_EDB, "person: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+		http_fail(req, FK_EDB, &err);
+		goto done;
+	}
+	if (rc != SQLITE_ROW || !access_scope_contains(req->user->scope, col(st, 6))) {
 		http_error(req, 404, NULL, "no person '%s' in your scope", req->params[0]);
 		goto done;
 	}
@@ -565,11 +587,16 @@ static void household_get(struct http_req *req)
 		goto done;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	int n = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int n = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n++)
 			strbuf_addch(&o, ',');
 		person_json(&o, st, false, false);
+	}
+	if (rc != SQLITE_DONE) {
+		fk_fail(&err, FK_EDB, "household members: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+		http_fail(req, FK_EDB, &err);
+		goto done;
 	}
 	strbuf_addstr(&o, "]}");
 	http_json(req, 200, o.buf);
@@ -581,8 +608,10 @@ done:
 	strbuf_release(&o);
 }
 
-static void household_row(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz)
+static void household_row(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz,
+                          void *ctx)
 {
+	(void)ctx;
 	strbuf_addf(o, "{\"id\":%" PRId64 ",\"label\":", (int64_t)sqlite3_column_int64(st, 0));
 	strbuf_add_json_str(o, col(st, 1));
 	strbuf_addstr(o, ",\"grid_code\":");
@@ -630,7 +659,7 @@ static void households_list(struct http_req *req)
 	sqlite3_bind_int64(st, 3, aid);
 	sqlite3_bind_int(st, 4, limit + 1);
 	strbuf_addch(&o, '{');
-	if (page_json(req, st, limit, household_row, &o) < 0)
+	if (page_json(req, st, limit, household_row, NULL, &o) < 0)
 		goto done;
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);
@@ -663,8 +692,10 @@ static void venue_json(struct strbuf *o, sqlite3_stmt *st)
 	strbuf_addch(o, '}');
 }
 
-static void venue_row(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz)
+static void venue_row(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keysz,
+                      void *ctx)
 {
+	(void)ctx;
 	venue_json(o, st);
 	fk_strlcpy(key, col(st, 0), keysz);
 }
@@ -701,7 +732,7 @@ static void venues_list(struct http_req *req)
 	sqlite3_bind_text(st, 4, kind ? kind : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, limit + 1);
 	strbuf_addch(&o, '{');
-	if (page_json(req, st, limit, venue_row, &o) < 0)
+	if (page_json(req, st, limit, venue_row, NULL, &o) < 0)
 		goto done;
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);

@@ -186,7 +186,9 @@ enum fk_status registry_stats_refresh(sqlite3 *db, struct fk_err *err)
 		    db, &t, "SELECT grid_code, count(*) FROM persons GROUP BY grid_code", 0, err);
 	if (!st)
 		st = stats_add_direct(
-		    db, &t, "SELECT grid_code, count(*) FROM households GROUP BY grid_code", 1,
+		    db, &t, "SELECT h.grid_code, count(*) FROM households h"
+		    " WHERE EXISTS (SELECT 1 FROM persons p WHERE p.household_id = h.id)"
+		    " GROUP BY h.grid_code", 1,
 		    err);
 	if (!st)
 		st = stats_add_direct(

@@ -219,6 +219,20 @@ static char *server_path;
 static sqlite3 *writer;
 static pthread_mutex_t writer_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local sqlite3 *reader;
+/* A key whose destructor closes a pool thread's reader when it exits. */
+static pthread_key_t reader_key;
+static pthread_once_t reader_key_once = PTHREAD_ONCE_INIT;
+
+static void reader_thread_exit(void *unused)
+{
+	(void)unused;
+	store_reader_close();
+}
+
+static void reader_key_make(void)
+{
+	pthread_key_create(&reader_key, reader_thread_exit);
+}
 
 enum fk_status store_server_init(const char *path, struct fk_err *err)
 {
@@ -232,7 +246,14 @@ enum fk_status store_server_init(const char *path, struct fk_err *err)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	free(server_path);
 	server_path = fk_xstrdup(path);
-	return store_open(path, STORE_MIGRATE, &writer, err);
+	pthread_once(&reader_key_once, reader_key_make);
+	enum fk_status st = store_open(path, STORE_MIGRATE, &writer, err);
+	/* the writer is shared by every request: an outside writer (an
+	 * import) may hold the file for a while, but a request must not wait
+	 * 10 s holding writer_mu; 2 s, then the request fails (503) */
+	if (!st)
+		sqlite3_busy_timeout(writer, 2000);
+	return st;
 }
 
 const char *store_server_path(void)
@@ -248,6 +269,7 @@ sqlite3 *store_reader(void)
 			fprintf(stderr, "fangkong: %s\n", err.msg);
 			return NULL;
 		}
+		pthread_setspecific(reader_key, &reader); /* non-NULL: run the destructor */
 	}
 	return reader;
 }

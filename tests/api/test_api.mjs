@@ -1,7 +1,7 @@
 // API tests: a real `fangkong serve` on a free loopback port over a small
 // generated 安康市.  Reference figures come from the sqlite3 shell reading
 // the same database file, never from the server under test.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, run, startServer, api, sql, eq, assert, fk } from '../lib/harness.mjs';
@@ -240,6 +240,48 @@ test('static pages are served and paths cannot escape web/', async () => {
     assert((await fetch(S.url + p)).status === 404, p);
 });
 
+test('parallel wrong passwords get at most 5 guesses in', async () => {
+  await mk('parallel.user', 'tracer', '6109');
+  const rs = await Promise.all(Array.from({ length: 20 }, () => login('parallel.user', 'guess-guess-1')));
+  const counts = {};
+  for (const r of rs) counts[r.status] = (counts[r.status] || 0) + 1;
+  eq(counts, { 401: 5, 429: 15 });
+});
+
+test('a path or query that is not UTF-8 is a 400 with a JSON body', async () => {
+  const r = await fetch(S.url + '/api/v1/persons?region=%FF', { headers: { authorization: `Bearer ${command}` } });
+  eq(r.status, 400);
+  const body = JSON.parse(await r.text());
+  eq(body.error.code, 'bad_request');
+});
+
+test('no personal data leaves when its audit record cannot be written', async () => {
+  const id = sql(S.db, `SELECT id FROM persons WHERE grid_code='${grids[0]}' LIMIT 1`);
+  const idn = sql(S.db, `SELECT id_number FROM persons WHERE id=${id}`);
+  const before = sql(S.db, `SELECT count(*) FROM audit_log`);
+  // another process holds the write lock for 4 s (as a long import batch might)
+  const holder = spawn('sqlite3', [S.db], { stdio: ['pipe', 'ignore', 'ignore'] });
+  holder.stdin.write('BEGIN IMMEDIATE;\n.shell sleep 4\nCOMMIT;\n');
+  holder.stdin.end();
+  await new Promise(r => setTimeout(r, 500));
+  const r = await api(S.url, 'GET', `/api/v1/persons/${id}`, { token: grid });
+  await new Promise(r => holder.once('close', r));
+  eq(r.status, 503);
+  eq(r.body.error.code, 'unavailable');
+  assert(!r.text.includes(idn), 'ID number leaked without an audit record');
+  assert(Number(r.headers.get('retry-after')) > 0, 'Retry-After');
+  eq(sql(S.db, `SELECT count(*) FROM audit_log`), before);
+  // and once the lock is gone the same read works and is audited
+  eq((await api(S.url, 'GET', `/api/v1/persons/${id}`, { token: grid })).status, 200);
+});
+
+test('a search is audited with the persons it listed', async () => {
+  const r = await api(S.url, 'GET', `/api/v1/persons?region=${grids[0]}&limit=3`, { token: grid });
+  eq(r.status, 200);
+  const detail = sql(S.db, `SELECT detail FROM audit_log WHERE action='person.search' ORDER BY seq DESC LIMIT 1`);
+  eq(detail, `${r.body.items.length} results: persons ${r.body.items.map(p => p.id).join(',')}`);
+});
+
 test('a database failure is a 500 with no internals leaked', async () => {
   // an independent writer breaks the schema under the running server
   sql(S.db, 'ALTER TABLE region_stats RENAME TO region_stats_gone');
@@ -257,8 +299,13 @@ test('the audit chain of the live database verifies', async () => {
   assert(/intact/.test(out), out);
 });
 
-test('SIGTERM stops the server cleanly', async () => {
+test('SIGTERM lets requests in flight finish, then stops cleanly', async () => {
+  // logins run argon2id (tens of ms each): several are in flight at the signal
+  const inflight = Array.from({ length: 8 }, () => login('cmd.city', 'correct-horse-9'));
+  await new Promise(r => setTimeout(r, 15));
   S.proc.kill('SIGTERM');
+  const rs = await Promise.all(inflight.map(p => p.then(r => r.status, e => String(e))));
+  eq(rs, Array(8).fill(201));
   const code = await new Promise(r => S.proc.once('close', c => r(c)));
   eq(code, 0);
   assert(/stopped/.test(S.log()), S.log());

@@ -174,8 +174,8 @@ Test(access, throttle_after_five_failures_and_reset_on_success)
 	cr_assert_eq(wait, 900 - 5); /* the window opened at T0 */
 	/* the user is refused from any address ... */
 	cr_assert(login_throttled("wang", "10.9.9.9", T0 + 5, &wait));
-	/* ... and the address for any user */
-	cr_assert(login_throttled("li", "10.0.0.1", T0 + 5, &wait));
+	/* ... but 5 failures from an address do not lock its other users out */
+	cr_assert_not(login_throttled("li", "10.0.0.1", T0 + 5, &wait));
 	cr_assert_not(login_throttled("li", "10.9.9.9", T0 + 5, &wait));
 	/* the window closes 15 minutes after the first failure */
 	cr_assert(login_throttled("wang", "10.9.9.9", T0 + 899, &wait));
@@ -189,6 +189,41 @@ Test(access, throttle_after_five_failures_and_reset_on_success)
 	for (int i = 0; i < 4; i++)
 		login_record_failure("wang", "10.0.0.1", T0 + 10 + i);
 	cr_assert_not(login_throttled("wang", "10.0.0.1", T0 + 20, &wait));
+}
+
+Test(access, throttle_address_after_thirty_failures_for_any_user)
+{
+	int wait;
+	char name[32];
+	login_throttle_reset();
+	for (int i = 0; i < 29; i++) {
+		snprintf(name, sizeof(name), "spray%d", i);
+		login_record_failure(name, "10.3.3.3", T0 + i);
+	}
+	cr_assert_not(login_throttled("li", "10.3.3.3", T0 + 30, &wait));
+	login_record_failure("spray29", "10.3.3.3", T0 + 30);
+	cr_assert(login_throttled("li", "10.3.3.3", T0 + 31, &wait));
+	cr_assert_eq(wait, 900 - 31);
+	/* a valid login from the address does not reset the address */
+	login_record_success("li", "10.3.3.3");
+	cr_assert(login_throttled("li", "10.3.3.3", T0 + 32, &wait));
+}
+
+Test(access, throttle_reservation_stops_parallel_guesses)
+{
+	int wait, admitted = 0;
+	login_throttle_reset();
+	/* 40 attempts begin before any finishes: only 5 may go on */
+	for (int i = 0; i < 40; i++)
+		if (!login_attempt_begin("c1", "10.4.4.4", T0, &wait))
+			admitted++;
+	cr_assert_eq(admitted, 5);
+	/* a success returns only its own reservation to the address */
+	login_throttle_reset();
+	for (int i = 0; i < 3; i++)
+		cr_assert_not(login_attempt_begin("x", "10.5.5.5", T0, &wait));
+	login_attempt_succeeded("x", "10.5.5.5");
+	cr_assert_not(login_attempt_begin("y", "10.5.5.5", T0, &wait));
 }
 
 Test(access, throttle_failures_in_separate_windows_do_not_add_up)
