@@ -4,6 +4,7 @@ import { clear, errorText } from './js/dom.js';
 import { renderLogin } from './js/login.js';
 import { renderRegion } from './js/regions.js';
 import { renderPersons, renderPerson, renderHousehold } from './js/persons.js';
+import { renderUsers, canManageUsers } from './js/users.js';
 
 const $ = id => document.getElementById(id);
 const view = $('view');
@@ -40,6 +41,7 @@ function renderHeader() {
   const on = !!u;
   $('mainnav').hidden = !on;
   $('userbox').hidden = !on;
+  $('nav-users').hidden = !canManageUsers(u);
   if (!on) return;
   $('user-name').textContent = u.username;
   $('user-role').textContent = u.role_label || u.role;
@@ -130,6 +132,8 @@ export async function route() {
       return renderPerson(view, parts[1], app, nav);
     case 'household':
       return renderHousehold(view, parts[1], app, nav);
+    case 'users':
+      return renderUsers(view, app, nav);
     default:
       location.replace('#/region');
   }
