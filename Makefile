@@ -4,6 +4,7 @@
 #   make bench                       benchmarks against baselines run in the same run
 #   make SANITIZE=address,undefined  sanitized build in build-san/
 #   make fuzz                        libFuzzer run of the CSV reader (needs clang)
+#   make fuzz-parsers                libFuzzer run of the small parsers (needs clang)
 
 CC      ?= cc
 PKGS    := sqlite3 libmicrohttpd jansson libsodium libqrencode libpng inih xlsxwriter
@@ -33,7 +34,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps run test bench clean format fuzz
+.PHONY: all deps run test bench clean format fuzz fuzz-parsers
 all: $(BUILD)/fangkong $(BUILD)/test-unit
 
 $(BUILD)/fangkong: $(OBJ)
@@ -90,3 +91,23 @@ build/fuzz_csv: tests/fuzz/fuzz_csv.c tests/fuzz/csv_check.h $(FUZZ_LIB) src/lib
 	@mkdir -p build
 	$(FUZZ_CC) $(CPPFLAGS) $(STRICT) -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_csv.c $(FUZZ_LIB)
+
+# The small parsers (times, integers, ID numbers and phones, region codes,
+# text encodings, paging cursors): one target, the first input byte picks the
+# parser (tests/fuzz/parsers_check.h).  The cursor lives in the HTTP server,
+# so this links the whole library and its packages.
+# FUZZ_BUILD (default build) holds the binary and the grown corpus.
+FUZZ_PARSERS_LIB := $(LIB_SRC)
+FUZZ_BUILD       ?= build
+
+fuzz-parsers: $(FUZZ_BUILD)/fuzz_parsers
+	@mkdir -p $(FUZZ_BUILD)/fuzz-corpus/parsers
+	$(FUZZ_BUILD)/fuzz_parsers -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		$(FUZZ_BUILD)/fuzz-corpus/parsers tests/fuzz/corpus/parsers
+
+$(FUZZ_BUILD)/fuzz_parsers: tests/fuzz/fuzz_parsers.c tests/fuzz/parsers_check.h \
+		$(FUZZ_PARSERS_LIB) $(shell find src -name '*.h')
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_CC) $(CPPFLAGS) $(STRICT) $(PKG_CFLAGS) -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
+		tests/fuzz/fuzz_parsers.c $(FUZZ_PARSERS_LIB) $(PKG_LIBS) -lpthread -lm
