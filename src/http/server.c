@@ -165,6 +165,11 @@ void http_cursor_encode(const char *key, char *out, size_t size)
 bool http_cursor_decode(const char *cursor, char *out, size_t size)
 {
 	size_t n = 0;
+	/* libsodium 1.0.18 decodes any byte >= 0x80 as '_': accept only the
+	 * base64url alphabet so one cursor has one spelling */
+	if (strspn(cursor, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+	    strlen(cursor))
+		return false;
 	if (size < 2 || sodium_base642bin((unsigned char *)out, size - 1, cursor, strlen(cursor),
 					  NULL, &n, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
 		return false;

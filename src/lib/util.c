@@ -16,8 +16,8 @@ bool fk_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 	long long v = strtoll(s, &end, 10);
 	if (errno || *end || end == s || v < min || v > max)
 		return false;
-	/* strtoll accepts leading space and '+'; we do not */
-	if (s[0] == ' ' || s[0] == '+' || s[0] == '\t')
+	/* strtoll skips leading white space and accepts '+'; we do not */
+	if (s[0] != '-' && (s[0] < '0' || s[0] > '9'))
 		return false;
 	*out = v;
 	return true;
@@ -96,6 +96,11 @@ bool fk_parse_time(const char *s, int64_t *out)
 		return false;
 	int64_t t = fk_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
 	t -= sign * (oh * 3600 + om * 60);
+	/* only instants whose China Standard Time year is 1..9999, so every
+	 * parsed time formats (fk_format_time) and parses back unchanged */
+	if (t + 8 * 3600 < fk_days_from_civil(1, 1, 1) * 86400 ||
+	    t + 8 * 3600 >= fk_days_from_civil(10000, 1, 1) * 86400)
+		return false;
 	*out = t;
 	return true;
 }

@@ -18,7 +18,8 @@ bool fk_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 
 /* Parse ISO 8601 "YYYY-MM-DDTHH:MM:SS(Z|±HH:MM)" (also a space for T) into
  * Unix seconds.  The offset is required: a time without a zone is ambiguous.
- * False on any other form or an impossible date. */
+ * False on any other form, an impossible date, or an instant whose +08:00
+ * year is outside 1..9999 (so that fk_format_time always round-trips). */
 bool fk_parse_time(const char *s, int64_t *out);
 /* Format t as "YYYY-MM-DDTHH:MM:SS+08:00" (China Standard Time), the form
  * users read; buf must hold 26 bytes. Returns buf. */

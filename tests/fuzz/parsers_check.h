@@ -122,7 +122,9 @@ static inline bool pc_time_oracle(const char *s, int64_t *t)
 	if (!pc_date_ok(y, mo, d) || h > 23 || mi > 59 || se > 59)
 		return false;
 	*t = pc_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
-	return true;
+	/* the instant's year in China Standard Time must be 1..9999 */
+	int64_t local_day = (*t + 8 * 3600) / 86400 - (*t + 8 * 3600 < 0 && (*t + 8 * 3600) % 86400);
+	return local_day >= pc_days(1, 1, 1) && local_day < pc_days(10000, 1, 1);
 }
 
 /* Verifies what fk_parse_time said about s (ok, and t when ok). */
