@@ -3,7 +3,7 @@ import { session, setUnauthorizedHandler, logout, refreshMe } from './js/api.js'
 import { clear, errorText } from './js/dom.js';
 import { renderLogin } from './js/login.js';
 import { renderRegion } from './js/regions.js';
-import { renderPersons, renderPerson, renderHousehold } from './js/persons.js';
+import { renderPersons, renderPerson, renderHousehold, canSeePersons } from './js/persons.js';
 import { renderUsers, canManageUsers } from './js/users.js';
 
 const $ = id => document.getElementById(id);
@@ -42,6 +42,8 @@ function renderHeader() {
   $('mainnav').hidden = !on;
   $('userbox').hidden = !on;
   $('nav-users').hidden = !canManageUsers(u);
+  // roles without person access do not get a menu item that only says no
+  document.querySelector('#mainnav a[data-nav="persons"]').hidden = !!u && !canSeePersons(u);
   if (!on) return;
   $('user-name').textContent = u.username;
   $('user-role').textContent = u.role_label || u.role;

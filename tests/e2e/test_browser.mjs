@@ -198,7 +198,8 @@ test('admin has no person access: a clear message, as the API says 403', async (
   eq(r.status, 403, 'API: admin gets 403 on persons');
   await desk.goto(srv.url + '/#/region/6109');
   await regionShown(desk, '安康市');
-  await desk.click('#mainnav a[data-nav="persons"]');
+  assert(await desk.isHidden('#mainnav a[data-nav="persons"]'), 'no 人员查询 menu item for admin');
+  await desk.goto(srv.url + '/#/persons');
   const note = await desk.waitForSelector('#no-person-access');
   assert((await note.textContent()).includes('无人员查询权限'), 'message says no access');
 });
