@@ -73,8 +73,11 @@ PORT=$(free_port)
 $FK serve --db "$DB" --listen "127.0.0.1:$PORT" --web "$ROOT/web" >"$TMP/serve.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-$FK user add --db "$DB" --username bench.cmd --role command --scope 6109 --password bench-password-1 >/dev/null 2>&1
-TOKEN=$(curl -sf -H 'content-type: application/json' -d '{"username":"bench.cmd","password":"bench-password-1"}' "http://127.0.0.1:$PORT/api/v1/sessions" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+$FK user add --db "$DB" --username bench.cmd --role command --scope 6109 --password bench-initial-1 >/dev/null 2>&1
+TOKEN=$(curl -sf -H 'content-type: application/json' -d '{"username":"bench.cmd","password":"bench-initial-1"}' "http://127.0.0.1:$PORT/api/v1/sessions" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+# a user added by the CLI changes the initial password before anything else
+curl -sf -H 'content-type: application/json' -H "Authorization: Bearer $TOKEN" \
+	-d '{"old_password":"bench-initial-1","new_password":"bench-password-1"}' "http://127.0.0.1:$PORT/api/v1/me/password"
 URL="http://127.0.0.1:$PORT/api/v1/regions?parent=6109"
 curl -sf -H "Authorization: Bearer $TOKEN" "$URL" >"$TMP/counties.json"
 mkdir -p "$TMP/www"

@@ -56,6 +56,15 @@ struct user {
 	char username[USERNAME_MAX + 1];
 	enum role role;
 	char scope[SCOPE_MAX + 1];
+	/* the password was set by someone else: until its owner changes it,
+	 * a session may only read /me, change the password or log out */
+	bool must_change_password;
+};
+
+enum user_create_flags {
+	/* the creator knows the password (an admin or the CLI chose or saw
+	 * it): the owner must change it at first login */
+	USER_MUST_CHANGE_PASSWORD = 1 << 0,
 };
 
 /* True if region_code lies in scope's subtree ("" contains everything). */
@@ -73,11 +82,38 @@ void password_random(char *out, size_t size, size_t len);
 bool password_acceptable(const char *password);
 
 /* Creates a user; the scope region must exist (or be "" for the bootstrap
- * admin).  Audited as actor created_by.  FK_ECONFLICT if the name is taken,
- * FK_EINVAL for a bad name, role, scope or weak password. */
+ * admin).  flags: enum user_create_flags.  Audited as actor created_by.
+ * FK_ECONFLICT if the name is taken, FK_EINVAL for a bad name, role, scope
+ * or weak password. */
 enum fk_status user_create(sqlite3 *wdb, const char *username, const char *password,
-			   enum role role, const char *scope, const char *created_by,
-			   const char *origin, struct user *out, struct fk_err *err);
+			   enum role role, const char *scope, unsigned flags,
+			   const char *created_by, const char *origin, struct user *out,
+			   struct fk_err *err);
+
+/* Changing one's own password, in three steps so a server can run the two
+ * slow argon2id steps without holding the single writer:
+ * password_change_acceptable: FK_EINVAL (with the reason) when the new
+ *   password is weak or equal to the old one; reads nothing.
+ * user_password_check: verifies the user's current password on any
+ *   connection.  FK_EAUTH if wrong (or the user is gone or disabled);
+ *   verified_hash receives the stored hash that matched.
+ * user_password_store: in one transaction replaces verified_hash by
+ *   new_hash (FK_ECONFLICT if the password changed meanwhile), clears
+ *   must_change_password, ends the user's sessions except keep_token's
+ *   (all of them when keep_token is NULL) and audits
+ *   "user.password_change". */
+enum fk_status password_change_acceptable(const char *old_password, const char *new_password,
+					  struct fk_err *err);
+enum fk_status user_password_check(sqlite3 *db, int64_t user_id, const char *password,
+				   char verified_hash[crypto_pwhash_STRBYTES],
+				   struct fk_err *err);
+enum fk_status user_password_store(sqlite3 *wdb, const struct user *u,
+				   const char *verified_hash, const char *new_hash,
+				   const char *keep_token, const char *origin, struct fk_err *err);
+/* All three steps on one connection (CLI, tests). */
+enum fk_status user_password_change(sqlite3 *wdb, const struct user *u,
+				    const char *old_password, const char *new_password,
+				    const char *keep_token, const char *origin, struct fk_err *err);
 enum fk_status user_get_by_name(sqlite3 *db, const char *username, struct user *out,
 				struct fk_err *err);
 
@@ -93,6 +129,10 @@ enum fk_status session_lookup(sqlite3 *db, const char *token, struct user *out,
 			      struct fk_err *err);
 enum fk_status session_logout(sqlite3 *wdb, const char *token, const char *origin,
 			      struct fk_err *err);
+/* Deletes user_id's sessions except keep_token's (all when NULL), inside
+ * the caller's transaction.  *ended (may be NULL) receives how many. */
+enum fk_status session_end_others(sqlite3 *wdb, int64_t user_id, const char *keep_token,
+				  int *ended, struct fk_err *err);
 /* The two halves of session_login, so a server can run the slow argon2id
  * check on a reader without holding the single writer.
  * credentials_check only reads: FK_EAUTH on bad credentials (unknown user,
@@ -146,7 +186,9 @@ int cmd_user(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 /* fangkong init: create and migrate the database and, when it has no
  * users, the first admin with a random password printed once and written
- * to DB.admin-password (mode 0600). */
+ * to DB.admin-password (mode 0600).  That password is shown only to whoever
+ * ran init, so unlike accounts created by someone else it need not be
+ * changed at first login. */
 int cmd_init(int argc, char **argv);
 
 #endif

@@ -64,7 +64,8 @@ static void init_usage(FILE *f)
 	fputs("usage: fangkong init [--db FILE]\n"
 	      "Creates the database (or migrates an existing one).  When it has no users,\n"
 	      "creates the user 'admin' with a random password, prints the password once\n"
-	      "and writes it to FILE.admin-password (mode 0600).\n",
+	      "and writes it to FILE.admin-password (mode 0600).  Only whoever ran init\n"
+	      "sees it, so the admin is not forced to change it (users added later are).\n",
 	      f);
 }
 
@@ -170,7 +171,7 @@ int cmd_init(int argc, char **argv)
 	strbuf_addf(&file, "%s.admin-password", path);
 	strbuf_addf(&text, "username admin\npassword %s\n", pw);
 	if (store_begin(db, &err) ||
-	    user_create(db, "admin", pw, ROLE_ADMIN, "", CLI_ACTOR, CLI_ORIGIN, NULL, &err) ||
+	    user_create(db, "admin", pw, ROLE_ADMIN, "", 0, CLI_ACTOR, CLI_ORIGIN, NULL, &err) ||
 	    write_secret_file(file.buf, text.buf, &err) || store_commit(db, &err)) {
 		store_rollback(db);
 		fprintf(stderr, "fangkong init: %s\n", err.msg);
@@ -201,7 +202,8 @@ static void user_usage(FILE *f)
 	      "       fangkong user list [--db FILE]\n"
 	      "Roles: admin command tracer isolation tester lab grid sentinel venue checkpoint.\n"
 	      "The scope is a region code (the user sees its subtree), '' for everything.\n"
-	      "Without --password a random one is generated and printed once.\n",
+	      "Without --password a random one is generated and printed once.  Either way\n"
+	      "the new user must change it at first login: whoever ran this command knows it.\n",
 	      f);
 }
 
@@ -263,7 +265,8 @@ static int user_add(int argc, char **argv)
 		return 1;
 	}
 	enum fk_status st =
-		user_create(db, username, password, role, scope, CLI_ACTOR, CLI_ORIGIN, &u, &err);
+		user_create(db, username, password, role, scope, USER_MUST_CHANGE_PASSWORD,
+			    CLI_ACTOR, CLI_ORIGIN, &u, &err);
 	if (st) {
 		fprintf(stderr, "fangkong user add: %s\n", err.msg);
 		rc = exit_of(st);
@@ -309,22 +312,23 @@ static int user_list(int argc, char **argv)
 		fprintf(stderr, "fangkong user list: %s\n", err.msg);
 		return 1;
 	}
-	q = store_prepare(db, "SELECT username, role, scope, created_at, created_by, disabled"
-			      " FROM users ORDER BY username",
+	q = store_prepare(db, "SELECT username, role, scope, created_at, created_by, disabled,"
+			      " must_change_password FROM users ORDER BY username",
 			  &err);
 	if (!q) {
 		fprintf(stderr, "fangkong user list: %s\n", err.msg);
 		goto done;
 	}
-	printf("username\trole\tscope\tcreated_at\tcreated_by\tdisabled\n");
+	printf("username\trole\tscope\tcreated_at\tcreated_by\tdisabled\tmust_change_password\n");
 	int step;
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		char at[32];
 		fk_format_time(sqlite3_column_int64(q, 3), at, sizeof(at));
-		printf("%s\t%s\t%s\t%s\t%s\t%s\n", (const char *)sqlite3_column_text(q, 0),
+		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", (const char *)sqlite3_column_text(q, 0),
 		       (const char *)sqlite3_column_text(q, 1), (const char *)sqlite3_column_text(q, 2),
 		       at, (const char *)sqlite3_column_text(q, 4),
-		       sqlite3_column_int(q, 5) ? "yes" : "no");
+		       sqlite3_column_int(q, 5) ? "yes" : "no",
+		       sqlite3_column_int(q, 6) ? "yes" : "no");
 	}
 	if (step != SQLITE_DONE) {
 		fprintf(stderr, "fangkong user list: cannot read users: %s\n", sqlite3_errmsg(db));

@@ -1,4 +1,5 @@
-/* http_access.c — /api/v1/sessions, /api/v1/me, /api/v1/users.
+/* http_access.c — /api/v1/sessions, /api/v1/me, /api/v1/me/password,
+ * /api/v1/users.
  *
  * Design note.
  * - Login runs the argon2id check (tens of milliseconds, 64 MiB) on this
@@ -12,7 +13,13 @@
  * - Bodies are at most ACCESS_BODY_MAX bytes (route rows) and parsed with
  *   jansson, rejecting duplicate keys; strings with embedded NULs are
  *   refused.
- * - Users are listed and created only inside the admin's own scope.
+ * - Users are listed and created only inside the admin's own scope.  A
+ *   created user must change the password at first login (the admin knows
+ *   it); until then the dispatcher allows only the routes flagged
+ *   ROUTE_BEFORE_PASSWORD_CHANGE.
+ * - A password change verifies the old password like a login: throttled
+ *   per user name and address, argon2id on the reader, the writer taken
+ *   only for the store step.
  */
 #include "http/http.h"
 
@@ -180,7 +187,8 @@ static void session_post(struct http_req *req)
 	add_field(&req->out, "expires_at", fk_format_time(exp, exp_s, sizeof(exp_s)));
 	strbuf_addstr(&req->out, ",\"user\":{");
 	add_user_fields(&req->out, u.username, u.role, u.scope, sname);
-	strbuf_addstr(&req->out, "}}");
+	strbuf_addf(&req->out, "},\"password_change_required\":%s}",
+		    u.must_change_password ? "true" : "false");
 	req->status = 201;
 	req->content_type = "application/json; charset=utf-8";
 	sodium_memzero(token, sizeof(token));
@@ -213,9 +221,73 @@ static void me_get(struct http_req *req)
 	strbuf_reset(&req->out);
 	strbuf_addch(&req->out, '{');
 	add_user_fields(&req->out, u->username, u->role, u->scope, sname);
-	strbuf_addch(&req->out, '}');
+	strbuf_addf(&req->out, ",\"password_change_required\":%s}",
+		    u->must_change_password ? "true" : "false");
 	req->status = 200;
 	req->content_type = "application/json; charset=utf-8";
+}
+
+static void me_password_post(struct http_req *req)
+{
+	json_t *o = body_object(req);
+	const char *old_pw, *new_pw;
+	char verified[crypto_pwhash_STRBYTES], fresh[crypto_pwhash_STRBYTES];
+	const struct user *u = req->user;
+	struct fk_err err;
+	enum fk_status st;
+	int wait = 0;
+	sqlite3 *db, *w;
+
+	if (!o)
+		return;
+	if (!member_str(req, o, "old_password", true, &old_pw) ||
+	    !member_str(req, o, "new_password", true, &new_pw))
+		goto done;
+	if ((st = password_change_acceptable(old_pw, new_pw, &err))) {
+		http_fail(req, st, &err);
+		goto done;
+	}
+	/* a wrong old password counts as a failed login for this user name */
+	if (login_attempt_begin(u->username, req->origin, fk_now(), &wait)) {
+		snprintf(retry_buf, sizeof(retry_buf), "%d", wait);
+		req->retry_after = retry_buf;
+		http_error(req, 429, NULL, "too many wrong passwords; try again in %d seconds", wait);
+		goto done;
+	}
+	if (!(db = reader_or_503(req)))
+		goto done;
+	st = user_password_check(db, u->id, old_pw, verified, &err);
+	if (st == FK_EAUTH) {
+		w = store_writer_lock();
+		if (audit_append(w, u->username, "user.password_change_failed", u->username, "",
+				 req->origin, &err))
+			fprintf(stderr, "fangkong: cannot write audit record: %s\n", err.msg);
+		store_writer_unlock();
+		http_error(req, 401, "wrong_password", "the current password is wrong");
+		goto done;
+	}
+	if (st) {
+		http_fail(req, st, &err);
+		goto done;
+	}
+	login_attempt_succeeded(u->username, req->origin);
+	if ((st = password_hash(new_pw, fresh, &err))) {
+		http_fail(req, st, &err);
+		goto done;
+	}
+	w = store_writer_lock();
+	st = user_password_store(w, u, verified, fresh, req->token, req->origin, &err);
+	store_writer_unlock();
+	if (st) {
+		http_fail(req, st, &err);
+		goto done;
+	}
+	strbuf_reset(&req->out);
+	req->status = 204;
+done:
+	sodium_memzero(verified, sizeof(verified));
+	sodium_memzero(fresh, sizeof(fresh));
+	json_decref(o);
 }
 
 /* ---------- users ---------- */
@@ -361,7 +433,8 @@ static void users_post(struct http_req *req)
 		password = generated;
 	}
 	w = store_writer_lock();
-	enum fk_status st = user_create(w, username, password, role, scope, req->user->username,
+	enum fk_status st = user_create(w, username, password, role, scope,
+					USER_MUST_CHANGE_PASSWORD, req->user->username,
 					req->origin, &u, &err);
 	store_writer_unlock();
 	if (st) {
@@ -387,8 +460,10 @@ done:
 const struct http_route access_routes[] = {
 	{"POST", "/api/v1/sessions", session_post, ROUTE_PUBLIC | ROUTE_JSON_BODY, 0,
 	 ACCESS_BODY_MAX},
-	{"DELETE", "/api/v1/sessions/current", session_delete, 0, 0, 0},
-	{"GET", "/api/v1/me", me_get, 0, 0, 0},
+	{"DELETE", "/api/v1/sessions/current", session_delete, ROUTE_BEFORE_PASSWORD_CHANGE, 0, 0},
+	{"GET", "/api/v1/me", me_get, ROUTE_BEFORE_PASSWORD_CHANGE, 0, 0},
+	{"POST", "/api/v1/me/password", me_password_post,
+	 ROUTE_BEFORE_PASSWORD_CHANGE | ROUTE_JSON_BODY, 0, ACCESS_BODY_MAX},
 	{"GET", "/api/v1/users", users_get, 0, PERM_MANAGE_USERS, 0},
 	{"POST", "/api/v1/users", users_post, ROUTE_JSON_BODY, PERM_MANAGE_USERS, ACCESS_BODY_MAX},
 };

@@ -252,8 +252,8 @@ enum fk_status credentials_check(sqlite3 *db, const char *username, const char *
 		password_verify(dummy_hash, password ? password : "");
 		return fk_fail(err, FK_EAUTH, "wrong username or password");
 	}
-	q = store_prepare(db, "SELECT id, username, role, scope, pwhash, disabled FROM users"
-			      " WHERE username=?",
+	q = store_prepare(db, "SELECT id, username, role, scope, pwhash, disabled,"
+			      " must_change_password FROM users WHERE username=?",
 			  err);
 	if (!q)
 		return FK_EDB;
@@ -267,6 +267,7 @@ enum fk_status credentials_check(sqlite3 *db, const char *username, const char *
 		fk_strlcpy(out->scope, (const char *)sqlite3_column_text(q, 3), sizeof(out->scope));
 		hash = fk_xstrdup((const char *)sqlite3_column_text(q, 4));
 		disabled = sqlite3_column_int(q, 5) != 0;
+		out->must_change_password = sqlite3_column_int(q, 6) != 0;
 	} else if (rc != SQLITE_DONE) {
 		st = fk_fail(err, FK_EDB, "cannot read users: %s", sqlite3_errmsg(db));
 		goto done;
@@ -388,7 +389,8 @@ enum fk_status session_lookup(sqlite3 *db, const char *token, struct user *out,
 		return fk_fail(err, FK_EAUTH, "session expired or unknown");
 	token_hash(token, th);
 	sqlite3_stmt *q = store_prepare(db,
-					"SELECT u.id, u.username, u.role, u.scope FROM sessions s"
+					"SELECT u.id, u.username, u.role, u.scope,"
+					" u.must_change_password FROM sessions s"
 					" JOIN users u ON u.id = s.user_id"
 					" WHERE s.token_hash=? AND s.expires_at > ? AND u.disabled=0",
 					err);
@@ -409,8 +411,32 @@ enum fk_status session_lookup(sqlite3 *db, const char *token, struct user *out,
 		fk_strlcpy(out->username, (const char *)sqlite3_column_text(q, 1),
 			   sizeof(out->username));
 		fk_strlcpy(out->scope, (const char *)sqlite3_column_text(q, 3), sizeof(out->scope));
+		out->must_change_password = sqlite3_column_int(q, 4) != 0;
 	}
 	sqlite3_finalize(q);
+	return st;
+}
+
+enum fk_status session_end_others(sqlite3 *wdb, int64_t user_id, const char *keep_token,
+				  int *ended, struct fk_err *err)
+{
+	unsigned char th[TOKEN_HASH_BYTES];
+	/* an invalid keep_token matches no row: every session ends */
+	memset(th, 0, sizeof(th));
+	if (keep_token && token_valid(keep_token))
+		token_hash(keep_token, th);
+	sqlite3_stmt *del =
+		store_prepare(wdb, "DELETE FROM sessions WHERE user_id=? AND token_hash<>?", err);
+	if (!del)
+		return FK_EDB;
+	enum fk_status st = FK_OK;
+	sqlite3_bind_int64(del, 1, user_id);
+	sqlite3_bind_blob(del, 2, th, sizeof(th), SQLITE_STATIC);
+	if (sqlite3_step(del) != SQLITE_DONE)
+		st = fk_fail(err, FK_EDB, "cannot end sessions: %s", sqlite3_errmsg(wdb));
+	else if (ended)
+		*ended = sqlite3_changes(wdb);
+	sqlite3_finalize(del);
 	return st;
 }
 

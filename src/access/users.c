@@ -1,8 +1,15 @@
-/* users.c — accounts: creation (validated, hashed, audited) and lookup.
+/* users.c — accounts: creation (validated, hashed, audited), lookup and
+ * password changes by their owner.
  *
  * A user row and its "user.create" audit record are written in one
  * transaction: the caller's if one is open, else our own.  Password hashing
  * (argon2id, slow on purpose) runs before that transaction starts.
+ *
+ * A password someone else set (USER_MUST_CHANGE_PASSWORD) is known to them:
+ * an admin who may not read health data could otherwise log in as the
+ * tracer it created.  must_change_password stays 1 until the owner proves
+ * the old password and sets a new one; the store step swaps the hash only
+ * if it is still the one verified, so two changes racing cannot both win.
  */
 #include "access/access.h"
 
@@ -48,8 +55,9 @@ static enum fk_status region_exists(sqlite3 *db, const char *code, bool *found,
 }
 
 enum fk_status user_create(sqlite3 *wdb, const char *username, const char *password,
-			   enum role role, const char *scope, const char *created_by,
-			   const char *origin, struct user *out, struct fk_err *err)
+			   enum role role, const char *scope, unsigned flags,
+			   const char *created_by, const char *origin, struct user *out,
+			   struct fk_err *err)
 {
 	enum fk_status st = FK_OK;
 	sqlite3_stmt *ins = NULL;
@@ -83,8 +91,8 @@ enum fk_status user_create(sqlite3 *wdb, const char *username, const char *passw
 		}
 	}
 	ins = store_prepare(wdb,
-			    "INSERT INTO users(username, pwhash, role, scope, created_at, created_by)"
-			    " VALUES(?,?,?,?,?,?)",
+			    "INSERT INTO users(username, pwhash, role, scope, created_at, created_by,"
+			    " must_change_password) VALUES(?,?,?,?,?,?,?)",
 			    err);
 	if (!ins) {
 		st = FK_EDB;
@@ -96,6 +104,7 @@ enum fk_status user_create(sqlite3 *wdb, const char *username, const char *passw
 	sqlite3_bind_text(ins, 4, scope, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(ins, 5, fk_now());
 	sqlite3_bind_text(ins, 6, created_by ? created_by : "-", -1, SQLITE_STATIC);
+	sqlite3_bind_int(ins, 7, (flags & USER_MUST_CHANGE_PASSWORD) ? 1 : 0);
 	int rc = sqlite3_step(ins);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
 		st = fk_fail(err, FK_ECONFLICT, "user '%s' already exists", username);
@@ -118,6 +127,7 @@ enum fk_status user_create(sqlite3 *wdb, const char *username, const char *passw
 		fk_strlcpy(out->username, username, sizeof(out->username));
 		out->role = role;
 		fk_strlcpy(out->scope, scope, sizeof(out->scope));
+		out->must_change_password = (flags & USER_MUST_CHANGE_PASSWORD) != 0;
 	}
 	goto done;
 rollback:
@@ -132,8 +142,9 @@ done:
 enum fk_status user_get_by_name(sqlite3 *db, const char *username, struct user *out,
 				struct fk_err *err)
 {
-	sqlite3_stmt *q = store_prepare(db, "SELECT id, username, role, scope FROM users"
-					    " WHERE username=?",
+	sqlite3_stmt *q = store_prepare(db,
+					"SELECT id, username, role, scope, must_change_password"
+					" FROM users WHERE username=?",
 					err);
 	if (!q)
 		return FK_EDB;
@@ -152,7 +163,113 @@ enum fk_status user_get_by_name(sqlite3 *db, const char *username, struct user *
 		fk_strlcpy(out->username, (const char *)sqlite3_column_text(q, 1),
 			   sizeof(out->username));
 		fk_strlcpy(out->scope, (const char *)sqlite3_column_text(q, 3), sizeof(out->scope));
+		out->must_change_password = sqlite3_column_int(q, 4) != 0;
 	}
 	sqlite3_finalize(q);
+	return st;
+}
+
+/* ---------- password changes ---------- */
+
+enum fk_status password_change_acceptable(const char *old_password, const char *new_password,
+					  struct fk_err *err)
+{
+	if (!password_acceptable(new_password))
+		return fk_fail(err, FK_EINVAL,
+			       "new password is too weak: use at least 10 characters");
+	if (old_password && !strcmp(old_password, new_password))
+		return fk_fail(err, FK_EINVAL, "new password must differ from the old one");
+	return FK_OK;
+}
+
+enum fk_status user_password_check(sqlite3 *db, int64_t user_id, const char *password,
+				   char verified_hash[crypto_pwhash_STRBYTES],
+				   struct fk_err *err)
+{
+	enum fk_status st = FK_OK;
+	sqlite3_stmt *q = store_prepare(db, "SELECT pwhash FROM users WHERE id=? AND disabled=0",
+					err);
+	if (!q)
+		return FK_EDB;
+	sqlite3_bind_int64(q, 1, user_id);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(q, 0);
+		if (h && password_verify(h, password) &&
+		    fk_strlcpy(verified_hash, h, crypto_pwhash_STRBYTES))
+			goto done;
+		st = fk_fail(err, FK_EAUTH, "the current password is wrong");
+	} else if (rc == SQLITE_DONE) {
+		st = fk_fail(err, FK_EAUTH, "the current password is wrong");
+	} else {
+		st = fk_fail(err, FK_EDB, "cannot read users: %s", sqlite3_errmsg(db));
+	}
+done:
+	sqlite3_finalize(q);
+	return st;
+}
+
+enum fk_status user_password_store(sqlite3 *wdb, const struct user *u,
+				   const char *verified_hash, const char *new_hash,
+				   const char *keep_token, const char *origin, struct fk_err *err)
+{
+	enum fk_status st = FK_OK;
+	sqlite3_stmt *upd = NULL;
+	char detail[64];
+	int ended = 0;
+	bool own = sqlite3_get_autocommit(wdb) != 0;
+
+	if (own && (st = store_begin(wdb, err)))
+		return st;
+	upd = store_prepare(wdb,
+			    "UPDATE users SET pwhash=?, must_change_password=0"
+			    " WHERE id=? AND pwhash=? AND disabled=0",
+			    err);
+	if (!upd) {
+		st = FK_EDB;
+		goto rollback;
+	}
+	sqlite3_bind_text(upd, 1, new_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(upd, 2, u->id);
+	sqlite3_bind_text(upd, 3, verified_hash, -1, SQLITE_STATIC);
+	if (sqlite3_step(upd) != SQLITE_DONE) {
+		st = fk_fail(err, FK_EDB, "cannot change the password of '%s': %s", u->username,
+			     sqlite3_errmsg(wdb));
+		goto rollback;
+	}
+	if (sqlite3_changes(wdb) != 1) {
+		st = fk_fail(err, FK_ECONFLICT,
+			     "the password of '%s' was changed meanwhile; log in again", u->username);
+		goto rollback;
+	}
+	if ((st = session_end_others(wdb, u->id, keep_token, &ended, err)))
+		goto rollback;
+	snprintf(detail, sizeof(detail), "other sessions ended=%d", ended);
+	if ((st = audit_append(wdb, u->username, "user.password_change", u->username, detail,
+			       origin, err)))
+		goto rollback;
+	if (own && (st = store_commit(wdb, err)))
+		goto rollback;
+	goto done;
+rollback:
+	if (own)
+		store_rollback(wdb);
+done:
+	sqlite3_finalize(upd);
+	return st;
+}
+
+enum fk_status user_password_change(sqlite3 *wdb, const struct user *u,
+				    const char *old_password, const char *new_password,
+				    const char *keep_token, const char *origin, struct fk_err *err)
+{
+	char verified[crypto_pwhash_STRBYTES], fresh[crypto_pwhash_STRBYTES];
+	enum fk_status st;
+	if (!(st = password_change_acceptable(old_password, new_password, err)) &&
+	    !(st = user_password_check(wdb, u->id, old_password, verified, err)) &&
+	    !(st = password_hash(new_password, fresh, err)))
+		st = user_password_store(wdb, u, verified, fresh, keep_token, origin, err);
+	sodium_memzero(verified, sizeof(verified));
+	sodium_memzero(fresh, sizeof(fresh));
 	return st;
 }

@@ -24,6 +24,9 @@ enum route_flags {
 	ROUTE_PUBLIC = 1 << 0,    /* no session needed */
 	ROUTE_JSON_BODY = 1 << 1, /* body must be application/json */
 	ROUTE_OPTIONAL = 1 << 2,  /* optional work: shed first under overload */
+	/* open to a session whose password must still be changed (the user
+	 * has no other route until then: 403 password_change_required) */
+	ROUTE_BEFORE_PASSWORD_CHANGE = 1 << 3,
 };
 
 struct http_req {

@@ -9,7 +9,9 @@
  *   (404, or 405 with Allow when the path matches another method), overload
  *   shedding of optional routes (503 + Retry-After), declared body size
  *   (413 before reading), UTF-8 of path and query (400), session (401),
- *   content type of JSON bodies (415), permission (403).  Body bytes past
+ *   initial password still to be changed (403 password_change_required,
+ *   except on routes flagged ROUTE_BEFORE_PASSWORD_CHANGE), content type
+ *   of JSON bodies (415), permission (403).  Body bytes past
  *   the limit are drained, never stored.
  * - Reads of personal data are audited before the answer leaves; if the
  *   audit record cannot be written the answer becomes a 503 (http_audit).
@@ -585,6 +587,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	req->body_len = ctx->body.len;
 	if (!(r->flags & ROUTE_PUBLIC) && !authenticate(conn, ctx))
 		return send_req(conn, req);
+	if (req->user && req->user->must_change_password &&
+	    !(r->flags & ROUTE_BEFORE_PASSWORD_CHANGE)) {
+		http_error(req, 403, "password_change_required",
+			   "change the initial password first (POST /api/v1/me/password): it was "
+			   "set by someone else");
+		return send_req(conn, req);
+	}
 	if (r->flags & ROUTE_JSON_BODY) {
 		const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
 		if (!is_json(ct)) {

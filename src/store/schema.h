@@ -80,6 +80,9 @@ static const char *const store_migrations[] = {
 	" BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
 	"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
 	" BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;",
+	/* 2: a password set by someone else (an admin, the CLI) must be
+	 * changed by its owner before the account can do anything else. */
+	"ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;",
 };
 
 #endif

@@ -4,7 +4,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, run, startServer, api, sql, eq, assert, fk } from '../lib/harness.mjs';
+import { test, run, startServer, api, sql, eq, assert, fk, createUser } from '../lib/harness.mjs';
 
 const S = await startServer({ persons: 3000, seed: 11 });
 const login = async (username, password) => api(S.url, 'POST', '/api/v1/sessions', { body: { username, password } });
@@ -13,11 +13,7 @@ const admin = (await login('admin', S.adminPassword)).body.token;
 // users for the role and scope tests, created through the API
 const county = sql(S.db, "SELECT code FROM regions WHERE level=3 ORDER BY code LIMIT 1");
 const grids = sql(S.db, `SELECT p.grid_code FROM persons p GROUP BY p.grid_code HAVING count(*) > 3 ORDER BY p.grid_code LIMIT 2`).split('\n');
-const mk = async (username, role, scope) => {
-  const r = await api(S.url, 'POST', '/api/v1/users', { token: admin, body: { username, role, scope, password: 'correct-horse-9' } });
-  if (r.status !== 201) throw new Error(`cannot create ${username}: ${r.status} ${r.text}`);
-  return (await login(username, 'correct-horse-9')).body.token;
-};
+const mk = (username, role, scope) => createUser(S, admin, { username, role, scope, password: 'correct-horse-9' });
 const command = await mk('cmd.city', 'command', '6109');
 const grid = await mk('grid.one', 'grid', grids[0]);
 const lab = await mk('lab.one', 'lab', '6109');
@@ -52,6 +48,76 @@ test('logout ends the session', async () => {
   eq((await api(S.url, 'GET', '/api/v1/me', { token: t })).status, 200);
   eq((await api(S.url, 'DELETE', '/api/v1/sessions/current', { token: t })).status, 204);
   eq((await api(S.url, 'GET', '/api/v1/me', { token: t })).status, 401);
+});
+
+test('a user created by the admin must change the initial password before anything else', async () => {
+  const initial = 'initial-pass-77', chosen = 'my-own-secret-77';
+  const c = await api(S.url, 'POST', '/api/v1/users', { token: admin, body: { username: 'fresh.tracer', role: 'tracer', scope: '6109', password: initial } });
+  eq(c.status, 201, c.text);
+  eq(sql(S.db, "SELECT must_change_password FROM users WHERE username='fresh.tracer'"), '1');
+  eq(sql(S.db, "SELECT must_change_password FROM users WHERE username='admin'"), '0');
+  const s1 = await login('fresh.tracer', initial);
+  eq(s1.status, 201);
+  eq(s1.body.password_change_required, true);
+  const t1 = s1.body.token;
+  const me = await api(S.url, 'GET', '/api/v1/me', { token: t1 });
+  eq([me.status, me.body.username, me.body.password_change_required], [200, 'fresh.tracer', true]);
+  for (const path of ['/api/v1/regions', '/api/v1/persons?region=6109', `/api/v1/persons/${sql(S.db, 'SELECT min(id) FROM persons')}`]) {
+    const r = await api(S.url, 'GET', path, { token: t1 });
+    eq(r.status, 403, path);
+    eq(r.body.error.code, 'password_change_required', path);
+    assert(/change the initial password/.test(r.body.error.message), r.body.error.message);
+  }
+  const t2 = (await login('fresh.tracer', initial)).body.token; // a second session, e.g. a phone
+  const change = (token, old_password, new_password) => api(S.url, 'POST', '/api/v1/me/password', { token, body: { old_password, new_password } });
+
+  const wrong = await change(t1, 'not-the-initial-1', chosen);
+  eq([wrong.status, wrong.body.error.code], [401, 'wrong_password']);
+  eq((await api(S.url, 'GET', '/api/v1/me', { token: t1 })).status, 200, 'the session survives a wrong old password');
+  const weak = await change(t1, initial, 'short-1');
+  eq([weak.status, weak.body.error.code], [422, 'unprocessable']);
+  assert(/at least 10 characters/.test(weak.body.error.message), weak.body.error.message);
+  const same = await change(t1, initial, initial);
+  eq([same.status, same.body.error.code], [422, 'unprocessable']);
+  assert(/differ/.test(same.body.error.message), same.body.error.message);
+  eq((await api(S.url, 'POST', '/api/v1/me/password', { token: t1, raw: '{}', headers: { 'content-type': 'text/plain' } })).status, 415);
+  eq((await api(S.url, 'POST', '/api/v1/me/password', { token: t1, body: { old_password: initial } })).status, 400);
+  eq(sql(S.db, "SELECT must_change_password FROM users WHERE username='fresh.tracer'"), '1', 'refused changes change nothing');
+
+  const ok = await change(t1, initial, chosen);
+  eq(ok.status, 204, ok.text);
+  eq(ok.text, '');
+  eq((await api(S.url, 'GET', '/api/v1/regions', { token: t1 })).status, 200, 'the same session now works');
+  eq((await api(S.url, 'GET', '/api/v1/me', { token: t1 })).body.password_change_required, false);
+  eq((await api(S.url, 'GET', '/api/v1/me', { token: t2 })).status, 401, 'the other session was ended');
+  // stored, not just remembered by the server: an independent reader sees it
+  eq(sql(S.db, "SELECT must_change_password || '|' || substr(pwhash,1,10) FROM users WHERE username='fresh.tracer'"), '0|$argon2id$');
+  eq(sql(S.db, "SELECT count(*) FROM sessions s JOIN users u ON u.id=s.user_id WHERE u.username='fresh.tracer'"), '1');
+  eq(sql(S.db, "SELECT actor || '|' || object || '|' || detail FROM audit_log WHERE action='user.password_change' AND object='fresh.tracer'"),
+    'fresh.tracer|fresh.tracer|other sessions ended=1');
+  eq(sql(S.db, "SELECT count(*) FROM audit_log WHERE action='user.password_change_failed' AND object='fresh.tracer'"), '1');
+  eq((await login('fresh.tracer', initial)).status, 401, 'the initial password no longer works');
+  const again = await login('fresh.tracer', chosen);
+  eq([again.status, again.body.password_change_required], [201, false]);
+});
+
+test('a session that must change its password may still log out', async () => {
+  const c = await api(S.url, 'POST', '/api/v1/users', { token: admin, body: { username: 'fresh.lab', role: 'lab', scope: '6109', password: 'initial-pass-78' } });
+  eq(c.status, 201, c.text);
+  const t = (await login('fresh.lab', 'initial-pass-78')).body.token;
+  eq((await api(S.url, 'GET', '/api/v1/venues?region=6109', { token: t })).status, 403);
+  eq((await api(S.url, 'DELETE', '/api/v1/sessions/current', { token: t })).status, 204);
+  eq((await api(S.url, 'GET', '/api/v1/me', { token: t })).status, 401);
+});
+
+test('any user may change their own password; the admin from init is not forced to', async () => {
+  const s = await login('admin', S.adminPassword);
+  eq(s.body.password_change_required, false);
+  const t = await createUser(S, admin, { username: 'self.change', role: 'command', scope: '6109', password: 'second-pass-01' });
+  const r = await api(S.url, 'POST', '/api/v1/me/password', { token: t, body: { old_password: 'second-pass-01', new_password: 'third-pass-002' } });
+  eq(r.status, 204, r.text);
+  eq((await api(S.url, 'GET', '/api/v1/regions', { token: t })).status, 200);
+  eq((await login('self.change', 'third-pass-002')).body.password_change_required, false);
 });
 
 test('the region tree rolls up exactly: children and figures match SQL', async () => {

@@ -10,20 +10,24 @@
 // fixture below, in requests and responses alike.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, run, startServer, api, sql, eq, ROOT } from '../lib/harness.mjs';
+import { test, run, startServer, api, sql, eq, ROOT, createUser } from '../lib/harness.mjs';
 
 const S = await startServer({ persons: 3000, seed: 7 });
 const login = async (u, p) => (await api(S.url, 'POST', '/api/v1/sessions', { body: { username: u, password: p } })).body.token;
 const V = { ADMIN_PASSWORD: S.adminPassword };
 V.ADMIN_TOKEN = await login('admin', S.adminPassword);
 V.GRID = sql(S.db, `SELECT grid_code FROM persons GROUP BY grid_code HAVING count(*) > 5 ORDER BY grid_code LIMIT 1`);
-for (const [u, role, scope] of [['zhang.command', 'command', '6109'], ['li.grid', 'grid', V.GRID]]) {
-  const r = await api(S.url, 'POST', '/api/v1/users', { token: V.ADMIN_TOKEN, body: { username: u, role, scope, password: 'example-pass-1' } });
-  if (r.status !== 201) throw new Error(r.text);
-}
+for (const [u, role, scope] of [['zhang.command', 'command', '6109'], ['li.grid', 'grid', V.GRID]])
+  await createUser(S, V.ADMIN_TOKEN, { username: u, role, scope, password: 'example-pass-1' });
 V.COMMAND_TOKEN = await login('zhang.command', 'example-pass-1');
 V.GRID_TOKEN = await login('li.grid', 'example-pass-1');
 V.LOGOUT_TOKEN = await login('zhang.command', 'example-pass-1');
+// a user just created by the admin, who has not changed the initial password
+{
+  const r = await api(S.url, 'POST', '/api/v1/users', { token: V.ADMIN_TOKEN, body: { username: 'zhao.tracer', role: 'tracer', scope: '6109', password: 'initial-pass-1' } });
+  if (r.status !== 201) throw new Error(r.text);
+}
+V.NEW_TOKEN = await login('zhao.tracer', 'initial-pass-1');
 V.PERSON_ID = sql(S.db, `SELECT id FROM persons WHERE grid_code='${V.GRID}' ORDER BY id LIMIT 1`);
 V.HOUSEHOLD_ID = sql(S.db, `SELECT household_id FROM persons WHERE id=${V.PERSON_ID}`);
 V.VENUE = sql(S.db, `SELECT code FROM venues ORDER BY code LIMIT 1`);
@@ -75,7 +79,7 @@ const md = readFileSync(join(ROOT, 'docs', 'api.md'), 'utf8');
 const examples = parseExamples(md);
 test('docs/api.md has examples for every route', async () => {
   const documented = new Set(examples.map(e => split(e.req).first.replace(/\?.*$/, '').replace(/\/(\d+|\$[A-Z_]+)$/, '/{id}')));
-  for (const want of ['POST /api/v1/sessions', 'DELETE /api/v1/sessions/current', 'GET /api/v1/me',
+  for (const want of ['POST /api/v1/sessions', 'DELETE /api/v1/sessions/current', 'GET /api/v1/me', 'POST /api/v1/me/password',
     'GET /api/v1/users', 'POST /api/v1/users', 'GET /api/v1/regions', 'GET /api/v1/persons',
     'GET /api/v1/persons/{id}', 'GET /api/v1/households', 'GET /api/v1/households/{id}', 'GET /api/v1/venues', 'GET /healthz', 'GET /metrics'])
     if (![...documented].some(d => d === want)) throw new Error(`no example for ${want}`);

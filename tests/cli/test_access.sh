@@ -19,6 +19,7 @@ check "stdout holds nothing else" 1 "$(wc -l <"$TMP/init1.out" | tr -d ' ')"
 check "password file has mode 0600" 600 "$(stat -c %a "$DB.admin-password" 2>&1)"
 check "password file content" "$(printf 'username admin\npassword %s' "$PW")" "$(cat "$DB.admin-password")"
 check "admin row" "admin|admin||cli|0" "$(sql "SELECT username,role,scope,created_by,disabled FROM users" | tr '\n' ';' | sed 's/;$//' | tr -d '\r')"
+check "the admin from init need not change its password" 0 "$(sql "SELECT must_change_password FROM users WHERE username='admin'")"
 check "admin password stored as argon2id" '$argon2id$' "$(sql "SELECT substr(pwhash,1,10) FROM users")"
 check "admin creation audited" "cli|user.create|admin|role=admin scope=" \
 	"$(sql "SELECT actor||'|'||action||'|'||object||'|'||detail FROM audit_log")"
@@ -47,6 +48,8 @@ check "no password printed when one was given" "" "$(cat "$TMP/out")"
 check "user row" "wang.grid|grid|610902|cli" "$(sql "SELECT username,role,scope,created_by FROM users WHERE username='wang.grid'")"
 check_rc "user add generates a password" 0 "$FK" user add --username li.lab --role lab --scope 6109
 check "generated password printed once" 1 "$(grep -cE '^password: [A-Za-z2-9]{16}$' "$TMP/out")"
+check "users added by the CLI must change their password at first login" "li.lab=1;wang.grid=1" \
+	"$(sql "SELECT username||'='||must_change_password FROM users WHERE username<>'admin' ORDER BY username" | tr '\n' ';' | sed 's/;$//')"
 
 check_rc "unknown role exits 2" 2 "$FK" user add --username x1 --role boss --scope 6109
 check_contains "unknown role named with the choices" "$TMP/err" "unknown role 'boss' (one of: admin, command, tracer, isolation, tester, lab, grid, sentinel, venue, checkpoint)"
@@ -63,6 +66,8 @@ check "failed adds created nobody" 3 "$(sql "SELECT count(*) FROM users")"
 check_rc "user list" 0 "$FK" user list
 check "user list rows" "admin	admin	;li.lab	lab	6109;wang.grid	grid	610902" \
 	"$(cut -f1-3 "$TMP/out" | tail -n +2 | tr '\n' ';' | sed 's/;$//')"
+check "user list shows who must change the password" "must_change_password;no;yes;yes" \
+	"$(cut -f7 "$TMP/out" | tr '\n' ';' | sed 's/;$//')"
 
 # --- help and usage ---
 for c in "init" "user" "user add" "user list" "audit" "audit verify"; do

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { test, run, startServer, api, assert, eq, ROOT, onCleanup } from '../lib/harness.mjs';
+import { test, run, startServer, api, assert, eq, ROOT, onCleanup, createUser } from '../lib/harness.mjs';
 
 const SHOTS = join(ROOT, 'build', 'test-logs');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -104,10 +104,8 @@ test('server and browser start; a command user exists', async () => {
   const s = await api(srv.url, 'POST', '/api/v1/sessions', { body: { username: 'admin', password: srv.adminPassword } });
   eq(s.status, 201, 'admin session through the API');
   adminToken = s.body.token;
-  const u = await api(srv.url, 'POST', '/api/v1/users', {
-    token: adminToken, body: { username: CMD.username, role: 'command', scope: '6109', password: CMD.password },
-  });
-  eq(u.status, 201, `create command user: ${u.text}`);
+  // created as the admin would, with the initial password already changed
+  await createUser(srv, adminToken, { username: CMD.username, role: 'command', scope: '6109', password: CMD.password });
 
   // the region the test picks: 汉滨区 › its second town with communities ›
   // its last community with grids › that community's last grid

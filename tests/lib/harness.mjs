@@ -94,6 +94,21 @@ export async function api(base, method, path, { token, body, headers = {}, raw }
   return { status: r.status, headers: r.headers, body: parsed, text };
 }
 
+// Creates a user through the API as an admin would (with an initial
+// password the admin knows), then logs in as that user and changes the
+// password to `password`, as the server requires before anything else.
+// Returns the token of that session, usable on every route.
+export async function createUser(S, adminToken, { username, role, scope, password = 'own-password-1' }) {
+  const initial = `initial-${username}-0`;
+  const c = await api(S.url, 'POST', '/api/v1/users', { token: adminToken, body: { username, role, scope, password: initial } });
+  if (c.status !== 201) throw new Error(`cannot create ${username}: ${c.status} ${c.text}`);
+  const s = await api(S.url, 'POST', '/api/v1/sessions', { body: { username, password: initial } });
+  if (s.status !== 201 || s.body.password_change_required !== true) throw new Error(`cannot log in as ${username}: ${s.status} ${s.text}`);
+  const p = await api(S.url, 'POST', '/api/v1/me/password', { token: s.body.token, body: { old_password: initial, new_password: password } });
+  if (p.status !== 204) throw new Error(`cannot change the password of ${username}: ${p.status} ${p.text}`);
+  return s.body.token;
+}
+
 export function assert(cond, msg) { if (!cond) throw new Error(msg || 'assertion failed'); }
 export function eq(actual, expected, msg) {
   const a = JSON.stringify(actual), e = JSON.stringify(expected);

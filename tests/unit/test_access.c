@@ -310,33 +310,34 @@ static void assert_query(const char *sql, const char *want)
 }
 
 #define PW "pass-word-123"
+#define MUST_CHANGE USER_MUST_CHANGE_PASSWORD
 
 Test(access, user_create_rules, .init = db_setup, .fini = db_teardown)
 {
 	struct fk_err err;
 	struct user u;
-	cr_assert_eq(user_create(db, "wang.grid", PW, ROLE_GRID, "610902", "admin", "cli", &u, &err),
+	cr_assert_eq(user_create(db, "wang.grid", PW, ROLE_GRID, "610902", MUST_CHANGE, "admin", "cli", &u, &err),
 		     FK_OK, "%s", err.msg);
 	cr_assert_str_eq(u.username, "wang.grid");
 	cr_assert_eq(u.role, ROLE_GRID);
 	cr_assert_str_eq(u.scope, "610902");
 	cr_assert_gt(u.id, 0);
 
-	cr_assert_eq(user_create(db, "wang.grid", PW, ROLE_LAB, "6109", "admin", "cli", NULL, &err),
+	cr_assert_eq(user_create(db, "wang.grid", PW, ROLE_LAB, "6109", MUST_CHANGE, "admin", "cli", NULL, &err),
 		     FK_ECONFLICT);
 	cr_assert_str_eq(err.msg, "user 'wang.grid' already exists");
-	cr_assert_eq(user_create(db, "li", "short", ROLE_LAB, "6109", "admin", "cli", NULL, &err),
+	cr_assert_eq(user_create(db, "li", "short", ROLE_LAB, "6109", MUST_CHANGE, "admin", "cli", NULL, &err),
 		     FK_EINVAL);
-	cr_assert_eq(user_create(db, "li", PW, ROLE_LAB, "610999", "admin", "cli", NULL, &err),
+	cr_assert_eq(user_create(db, "li", PW, ROLE_LAB, "610999", MUST_CHANGE, "admin", "cli", NULL, &err),
 		     FK_EINVAL);
 	cr_assert_str_eq(err.msg, "scope region '610999' does not exist");
-	cr_assert_eq(user_create(db, "li", PW, ROLE_LAB, "61x9", "admin", "cli", NULL, &err),
+	cr_assert_eq(user_create(db, "li", PW, ROLE_LAB, "61x9", MUST_CHANGE, "admin", "cli", NULL, &err),
 		     FK_EINVAL);
-	cr_assert_eq(user_create(db, "li wang", PW, ROLE_LAB, "6109", "admin", "cli", NULL, &err),
+	cr_assert_eq(user_create(db, "li wang", PW, ROLE_LAB, "6109", MUST_CHANGE, "admin", "cli", NULL, &err),
 		     FK_EINVAL);
-	cr_assert_eq(user_create(db, ".li", PW, ROLE_LAB, "6109", "admin", "cli", NULL, &err),
+	cr_assert_eq(user_create(db, ".li", PW, ROLE_LAB, "6109", MUST_CHANGE, "admin", "cli", NULL, &err),
 		     FK_EINVAL);
-	cr_assert_eq(user_create(db, "li", PW, ROLE_COUNT, "6109", "admin", "cli", NULL, &err),
+	cr_assert_eq(user_create(db, "li", PW, ROLE_COUNT, "6109", MUST_CHANGE, "admin", "cli", NULL, &err),
 		     FK_EINVAL);
 
 	/* only the first creation reached the table and the audit log */
@@ -361,7 +362,7 @@ Test(access, session_login_lookup_logout, .init = db_setup, .fini = db_teardown)
 	struct user u, got;
 	char token[TOKEN_HEX_LEN + 1], other[TOKEN_HEX_LEN + 1];
 	int64_t exp = 0;
-	cr_assert_eq(user_create(db, "chen", PW, ROLE_TRACER, "6109", "admin", "cli", NULL, &err),
+	cr_assert_eq(user_create(db, "chen", PW, ROLE_TRACER, "6109", MUST_CHANGE, "admin", "cli", NULL, &err),
 		     FK_OK);
 
 	setenv("FANGKONG_NOW", "2024-06-01T08:00:00+08:00", 1);
@@ -427,7 +428,7 @@ Test(access, login_failures_same_answer_and_audited, .init = db_setup, .fini = d
 	struct user u;
 	char token[TOKEN_HEX_LEN + 1];
 	int64_t exp;
-	cr_assert_eq(user_create(db, "zhou", PW, ROLE_LAB, "6109", "admin", "cli", NULL, &err),
+	cr_assert_eq(user_create(db, "zhou", PW, ROLE_LAB, "6109", MUST_CHANGE, "admin", "cli", NULL, &err),
 		     FK_OK);
 	cr_assert_eq(session_login(db, "zhou", "wrong-password", "10.0.0.8", token, &exp, &u, &err),
 		     FK_EAUTH);
@@ -456,7 +457,7 @@ Test(access, expired_sessions_are_purged_at_next_login, .init = db_setup, .fini 
 	struct user u;
 	char t1[TOKEN_HEX_LEN + 1], t2[TOKEN_HEX_LEN + 1];
 	int64_t exp;
-	cr_assert_eq(user_create(db, "sun", PW, ROLE_GRID, "610902", "admin", "cli", NULL, &err),
+	cr_assert_eq(user_create(db, "sun", PW, ROLE_GRID, "610902", MUST_CHANGE, "admin", "cli", NULL, &err),
 		     FK_OK);
 	setenv("FANGKONG_NOW", "2024-06-01T08:00:00+08:00", 1);
 	cr_assert_eq(session_login(db, "sun", PW, "-", t1, &exp, &u, &err), FK_OK);
@@ -465,4 +466,73 @@ Test(access, expired_sessions_are_purged_at_next_login, .init = db_setup, .fini 
 	assert_query("SELECT count(*) FROM sessions", "1");
 	cr_assert_str_neq(t1, t2);
 	cr_assert_eq(session_lookup(db, t2, &u, &err), FK_OK);
+}
+
+Test(access, initial_password_must_be_changed_by_its_owner, .init = db_setup,
+     .fini = db_teardown)
+{
+	struct fk_err err;
+	struct user u, got;
+	char t1[TOKEN_HEX_LEN + 1], t2[TOKEN_HEX_LEN + 1];
+	int64_t exp;
+	const char *fresh = "owner-chosen-42";
+
+	/* set by user_create when asked, not otherwise */
+	cr_assert_eq(user_create(db, "han", PW, ROLE_TRACER, "6109", MUST_CHANGE, "admin", "cli",
+				 &u, &err),
+		     FK_OK, "%s", err.msg);
+	cr_assert(u.must_change_password);
+	cr_assert_eq(user_create(db, "boss", PW, ROLE_ADMIN, "", 0, "cli", "cli", &got, &err),
+		     FK_OK, "%s", err.msg);
+	cr_assert_not(got.must_change_password);
+	assert_query("SELECT group_concat(username||'='||must_change_password) FROM"
+		     " (SELECT * FROM users ORDER BY username)",
+		     "boss=0,han=1");
+
+	/* sessions carry the flag */
+	cr_assert_eq(session_login(db, "han", PW, "10.0.0.9", t1, &exp, &got, &err), FK_OK);
+	cr_assert(got.must_change_password);
+	cr_assert_eq(session_login(db, "han", PW, "10.0.0.9", t2, &exp, &got, &err), FK_OK);
+	cr_assert_eq(session_lookup(db, t2, &got, &err), FK_OK);
+	cr_assert(got.must_change_password);
+
+	/* weak, unchanged and wrong-old changes are refused and change nothing */
+	cr_assert_eq(user_password_change(db, &u, PW, "short", t2, "10.0.0.9", &err), FK_EINVAL);
+	cr_assert_str_eq(err.msg, "new password is too weak: use at least 10 characters");
+	cr_assert_eq(user_password_change(db, &u, PW, PW, t2, "10.0.0.9", &err), FK_EINVAL);
+	cr_assert_str_eq(err.msg, "new password must differ from the old one");
+	cr_assert_eq(user_password_change(db, &u, "not-the-old-one", fresh, t2, "10.0.0.9", &err),
+		     FK_EAUTH);
+	assert_query("SELECT must_change_password FROM users WHERE username='han'", "1");
+
+	/* the change clears the flag, keeps this session, ends the other one */
+	cr_assert_eq(user_password_change(db, &u, PW, fresh, t2, "10.0.0.9", &err), FK_OK, "%s",
+		     err.msg);
+	assert_query("SELECT must_change_password FROM users WHERE username='han'", "0");
+	cr_assert_eq(session_lookup(db, t2, &got, &err), FK_OK);
+	cr_assert_not(got.must_change_password);
+	cr_assert_eq(session_lookup(db, t1, &got, &err), FK_EAUTH);
+	struct user seen;
+	cr_assert_eq(user_get_by_name(db, "han", &seen, &err), FK_OK);
+	cr_assert_not(seen.must_change_password);
+	/* only the new password logs in */
+	cr_assert_eq(session_login(db, "han", PW, "10.0.0.9", t1, &exp, &got, &err), FK_EAUTH);
+	cr_assert_eq(session_login(db, "han", fresh, "10.0.0.9", t1, &exp, &got, &err), FK_OK);
+	cr_assert_not(got.must_change_password);
+	assert_query("SELECT detail FROM audit_log WHERE action='user.password_change'"
+		     " AND actor='han' AND object='han'",
+		     "other sessions ended=1");
+
+	/* a change verified against a hash that is gone meanwhile loses */
+	char stale[crypto_pwhash_STRBYTES], h[crypto_pwhash_STRBYTES];
+	cr_assert_eq(user_password_check(db, u.id, fresh, stale, &err), FK_OK);
+	cr_assert_eq(user_password_change(db, &u, fresh, "third-password-3", NULL, "-", &err),
+		     FK_OK);
+	assert_query("SELECT count(*) FROM sessions s JOIN users u ON u.id=s.user_id"
+		     " WHERE u.username='han'",
+		     "0");
+	cr_assert_eq(password_hash("fourth-password-4", h, &err), FK_OK);
+	cr_assert_eq(user_password_store(db, &u, stale, h, NULL, "-", &err), FK_ECONFLICT);
+	int64_t rows;
+	cr_assert_eq(audit_verify(db, &rows, &err), FK_OK, "%s", err.msg);
 }
