@@ -1,7 +1,7 @@
 // fangkong web UI: hash router, header, error banner.
-import { session, setUnauthorizedHandler, logout, refreshMe } from './js/api.js';
+import { session, setUnauthorizedHandler, setPasswordChangeHandler, logout, refreshMe } from './js/api.js';
 import { clear, errorText } from './js/dom.js';
-import { renderLogin } from './js/login.js';
+import { renderLogin, renderPasswordChange } from './js/login.js';
 import { renderRegion } from './js/regions.js';
 import { renderPersons, renderPerson, renderHousehold, canSeePersons } from './js/persons.js';
 import { renderUsers, canManageUsers } from './js/users.js';
@@ -39,8 +39,11 @@ export const app = {
 function renderHeader() {
   const u = app.user;
   const on = !!u;
-  $('mainnav').hidden = !on;
+  // until an initial password is changed there is nowhere else to go
+  const forced = on && !!u.password_change_required;
+  $('mainnav').hidden = !on || forced;
   $('userbox').hidden = !on;
+  $('change-password').hidden = forced;
   $('nav-users').hidden = !canManageUsers(u);
   // roles without person access do not get a menu item that only says no
   document.querySelector('#mainnav a[data-nav="persons"]').hidden = !!u && !canSeePersons(u);
@@ -75,6 +78,23 @@ setUnauthorizedHandler(() => {
   location.hash = '#/login?expired=1';
 });
 
+const mustChangePassword = () => !!(app.user && app.user.password_change_required);
+
+setPasswordChangeHandler(() => {
+  if (app.user) app.user = { ...app.user, password_change_required: true };
+  renderHeader();
+  if (!location.hash.startsWith('#/password')) {
+    returnTo = location.hash;
+    location.hash = '#/password';
+  }
+});
+
+function afterLogin() {
+  const to = returnTo && !/^#\/(login|password)/.test(returnTo) ? returnTo : '#/region';
+  returnTo = null;
+  location.replace(to);
+}
+
 // ---------- router ----------
 let seq = 0;
 let cleanup = null;
@@ -106,6 +126,11 @@ export async function route() {
   renderHeader();
 
   const name = parts[0] || 'region';
+  if (s && mustChangePassword() && name !== 'password') {
+    if (name !== 'login' && parts.length) returnTo = location.hash;
+    location.replace('#/password');
+    return;
+  }
   if (name !== 'login') clearError();
   markNav(name === 'person' || name === 'household' ? 'persons' : name);
   clear(view);
@@ -121,10 +146,20 @@ export async function route() {
           app.user = user;
           renderHeader();
           clearError();
-          const to = returnTo && !returnTo.startsWith('#/login') ? returnTo : '#/region';
-          returnTo = null;
-          location.replace(to);
+          if (user.password_change_required) location.replace('#/password');
+          else afterLogin();
         },
+      });
+    case 'password':
+      return renderPasswordChange(view, {
+        forced: mustChangePassword(),
+        done: () => {
+          app.user = { ...app.user, password_change_required: false };
+          renderHeader();
+          clearError();
+          afterLogin();
+        },
+        cancel: () => afterLogin(),
       });
     case 'region':
       return renderRegion(view, parts[1] || null, app, nav);
@@ -145,12 +180,17 @@ window.addEventListener('hashchange', route);
 window.addEventListener('unhandledrejection', ev => {
   const e = ev.reason;
   if (e && e.status === 401) return; // handled: back to login
+  if (e && e.code === 'password_change_required') return; // handled: the password form
   showError(e && e.status !== undefined ? e : String(e && e.message || e));
 });
 
 // Refresh who we are (role or scope may have changed since the last page load).
 if (session()) {
-  refreshMe().then(me => { app.user = me; renderHeader(); }).catch(e => {
+  refreshMe().then(me => {
+    app.user = me;
+    renderHeader();
+    if (me.password_change_required && !location.hash.startsWith('#/password')) route();
+  }).catch(e => {
     if (e.status !== 401) showError(e, '读取当前用户失败');
   });
 }

@@ -21,6 +21,7 @@ const ROLES = [
 
 let srv, browser, desk, adminToken;
 let picked; // { county, town, community, grid } as the API describes them
+let gridPassword; // the generated initial password of GRID_USER
 
 // the whole page, or with `at` the screen with that element at its top
 async function shot(page, name, at) {
@@ -48,7 +49,7 @@ async function login(page, username, password) {
 }
 
 // the console notes the 409 and 422 answers the tests provoke; anything else counts
-const scriptErrors = page => page.errors.filter(e => !/status of (403|409|422)/.test(e));
+const scriptErrors = page => page.errors.filter(e => !/status of (401|403|409|422)/.test(e));
 
 async function noHorizontalOverflow(page, where) {
   const m = await page.evaluate(() => ({
@@ -191,6 +192,7 @@ test('admin creates a grid worker; the generated password is shown once and work
   await desk.click('#u-submit');
   await desk.waitForSelector('#new-password');
   const pw = (await desk.textContent('#new-password-value')).trim();
+  gridPassword = pw;
   assert(pw.length >= 10, `generated password of ${pw.length} characters`);
   const warn = await desk.textContent('#new-password-warning');
   assert(warn.includes('只显示这一次'), `warning says it is shown once: ${warn}`);
@@ -206,6 +208,8 @@ test('admin creates a grid worker; the generated password is shown once and work
   // the new user logs in through the API and has exactly the scope picked
   const s = await api(srv.url, 'POST', '/api/v1/sessions', { body: { username: GRID_USER, password: pw } });
   eq(s.status, 201, 'new user logs in with the generated password');
+  eq(s.body.password_change_required, true, 'the admin knows it: it must be changed');
+  eq((await api(srv.url, 'GET', '/api/v1/regions', { token: s.body.token })).status, 403, 'nothing else until then');
   const me = await api(srv.url, 'GET', '/api/v1/me', { token: s.body.token });
   eq(me.status, 200, 'GET /me');
   eq(me.body.scope, grid.code, 'scope is the grid picked');
@@ -304,6 +308,67 @@ test('a non-admin has no 用户管理 item, and #/users says there is no access'
   eq(await page.$('#users-table'), null, 'no list');
   await shot(page, 'no-access');
   eq(scriptErrors(page), [], 'no script errors');
+});
+
+test('the new grid worker logs in on a phone, must change the initial password, then sees the grid', async () => {
+  const { grid } = picked;
+  const phone = await newPage({ width: 390, height: 844 }, { isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  await phone.goto(srv.url + '/');
+  await phone.waitForSelector('#login-user');
+  await phone.fill('#login-user', GRID_USER);
+  await phone.fill('#login-pass', gridPassword);
+  await phone.click('#login-submit');
+  await phone.waitForSelector('#pw-form');
+  assert(phone.url().endsWith('#/password'), `on the password page: ${phone.url()}`);
+  eq(await phone.textContent('#password-change h1'), '修改初始密码', 'title');
+  eq(await phone.isVisible('#mainnav'), false, 'no menu before the change');
+  assert(await phone.isVisible('#logout'), 'logging out stays possible');
+  eq(await phone.$('#figures'), null, 'no region figures yet');
+  await noHorizontalOverflow(phone, 'password form');
+  await shot(phone, 'phone-password', 'body');
+  // no way around the form
+  await phone.goto(srv.url + '/#/region');
+  await phone.waitForFunction(() => location.hash === '#/password' && document.querySelector('#pw-form'));
+
+  const submit = async () => {
+    await phone.click('#pw-submit');
+    await phone.waitForSelector('#pw-error:not([hidden])');
+    await phone.waitForFunction(() => !document.querySelector('#pw-submit').disabled);
+    return phone.textContent('#pw-error');
+  };
+  const chosen = 'Grid-worker-own-1';
+  await phone.fill('#pw-old', gridPassword);
+  await phone.fill('#pw-new', chosen);
+  await phone.fill('#pw-again', chosen + 'x');
+  assert((await submit()).includes('两次输入的新密码不一致'), 'mismatch explained');
+  await phone.fill('#pw-new', 'short-1');
+  await phone.fill('#pw-again', 'short-1');
+  assert((await submit()).includes('至少需要 10 个字符'), 'weak password explained');
+  // a wrong old password: the server's 401, and the session stays
+  await phone.fill('#pw-old', 'not-the-initial-one');
+  await phone.fill('#pw-new', chosen);
+  await phone.fill('#pw-again', chosen);
+  assert((await submit()).includes('原密码错误'), 'wrong old password explained');
+  assert(phone.url().endsWith('#/password'), 'still on the form, still signed in');
+  await noHorizontalOverflow(phone, 'password form with a message');
+
+  await phone.fill('#pw-old', gridPassword);
+  await phone.fill('#pw-new', chosen);
+  await phone.fill('#pw-again', chosen);
+  await phone.click('#pw-submit');
+  await phone.waitForFunction(n => {
+    const h = document.querySelector('.region-head h1');
+    return h && h.textContent === n && document.querySelector('#figures');
+  }, grid.name, { timeout: 15000 });
+  eq(await phone.textContent('#user-role'), '网格员', 'signed in as the grid worker');
+  eq(await phone.isVisible('#mainnav'), true, 'the menu is back');
+  await noHorizontalOverflow(phone, 'grid after the change');
+  await shot(phone, 'phone-grid', 'body');
+  // the password really changed
+  eq((await api(srv.url, 'POST', '/api/v1/sessions', { body: { username: GRID_USER, password: gridPassword } })).status, 401, 'initial password refused');
+  const s = await api(srv.url, 'POST', '/api/v1/sessions', { body: { username: GRID_USER, password: chosen } });
+  eq([s.status, s.body.password_change_required], [201, false], 'the chosen password works');
+  eq(scriptErrors(phone), [], 'no script errors');
 });
 
 test('phone-size screen: the users page has no horizontal overflow', async () => {

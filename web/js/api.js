@@ -14,6 +14,10 @@ export class ApiError extends Error {
 
 let onUnauthorized = () => {};
 export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
+// Called on a 403 password_change_required: the initial password must be
+// changed before the session may do anything else.
+let onPasswordChange = () => {};
+export function setPasswordChangeHandler(fn) { onPasswordChange = fn; }
 
 export function session() {
   const token = sessionStorage.getItem(TOKEN_KEY);
@@ -72,9 +76,15 @@ export async function request(method, path, { query, body, auth = true } = {}) {
     const e = data && data.error ? data.error : {};
     const err = new ApiError(res.status, e.code, e.message || `服务器返回 ${res.status}`,
       retryAfterSeconds(res.headers.get('retry-after')));
-    if (res.status === 401 && auth) {
+    // a wrong old password in a password change is a 401 that keeps the session
+    if (res.status === 401 && auth && err.code !== 'wrong_password') {
       clearSession();
       onUnauthorized(err);
+    }
+    if (res.status === 403 && err.code === 'password_change_required') {
+      const s = session();
+      if (s && s.user) saveSession(s.token, { ...s.user, password_change_required: true });
+      onPasswordChange(err);
     }
     throw err;
   }
@@ -85,8 +95,19 @@ export const get = (path, query) => request('GET', path, { query });
 
 export async function login(username, password) {
   const r = await request('POST', '/api/v1/sessions', { body: { username, password }, auth: false });
-  saveSession(r.token, r.user);
-  return r.user;
+  const user = { ...r.user, password_change_required: r.password_change_required === true };
+  saveSession(r.token, user);
+  return user;
+}
+
+// Changes the signed-in user's password; the server ends the user's other
+// sessions and clears password_change_required.
+export async function changePassword(oldPassword, newPassword) {
+  await request('POST', '/api/v1/me/password', {
+    body: { old_password: oldPassword, new_password: newPassword },
+  });
+  const s = session();
+  if (s && s.user) saveSession(s.token, { ...s.user, password_change_required: false });
 }
 
 export async function logout() {
