@@ -57,6 +57,33 @@ static int extra_args(const char *cmd, int argc, char **argv)
 	return 0;
 }
 
+/* Parses the only flags of a command that takes just --db and --help.
+ * Returns -1 to go on (*path set to the database), else the exit code. */
+static int parse_db_only(const char *cmd, void (*usage)(FILE *), int argc, char **argv,
+			 const char **path)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *dbflag = NULL;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dbflag = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: return bad_option(cmd, c, argv);
+		}
+	}
+	if (extra_args(cmd, argc, argv))
+		return 2;
+	*path = store_default_path(dbflag);
+	return -1;
+}
+
 /* ---------- init ---------- */
 
 static void init_usage(FILE *f)
@@ -126,30 +153,16 @@ done:
 
 int cmd_init(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *dbflag = NULL;
-	int c, rc = 1;
+	const char *path;
+	int rc = 1;
 	sqlite3 *db = NULL;
 	struct fk_err err;
 	struct strbuf file = STRBUF_INIT, text = STRBUF_INIT;
 	char pw[INIT_PASSWORD_LEN + 1];
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dbflag = optarg; break;
-		case 'h': init_usage(stdout); return 0;
-		default: return bad_option("init", c, argv);
-		}
-	}
-	if (extra_args("init", argc, argv))
-		return 2;
-	const char *path = store_default_path(dbflag);
+	int parsed = parse_db_only("init", init_usage, argc, argv, &path);
+	if (parsed >= 0)
+		return parsed;
 	if (store_open(path, STORE_CREATE, &db, &err)) {
 		fprintf(stderr, "fangkong init: %s\n", err.msg);
 		return 1;
@@ -285,29 +298,15 @@ done:
 
 static int user_list(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *dbflag = NULL;
-	int c, rc = 1;
+	const char *path;
+	int rc = 1;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
 	struct fk_err err;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dbflag = optarg; break;
-		case 'h': user_usage(stdout); return 0;
-		default: return bad_option("user list", c, argv);
-		}
-	}
-	if (extra_args("user list", argc, argv))
-		return 2;
-	const char *path = store_default_path(dbflag);
+	int parsed = parse_db_only("user list", user_usage, argc, argv, &path);
+	if (parsed >= 0)
+		return parsed;
 	if (store_open(path, STORE_READONLY, &db, &err)) {
 		fprintf(stderr, "fangkong user list: %s\n", err.msg);
 		return 1;
@@ -371,13 +370,8 @@ static void audit_usage(FILE *f)
 
 int cmd_audit(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *dbflag = NULL;
-	int c, rc = 1;
+	const char *path;
+	int rc = 1;
 	sqlite3 *db = NULL;
 	struct fk_err err;
 	int64_t rows = 0;
@@ -396,18 +390,9 @@ int cmd_audit(int argc, char **argv)
 	}
 	argc--;
 	argv++;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dbflag = optarg; break;
-		case 'h': audit_usage(stdout); return 0;
-		default: return bad_option("audit verify", c, argv);
-		}
-	}
-	if (extra_args("audit verify", argc, argv))
-		return 2;
-	const char *path = store_default_path(dbflag);
+	int parsed = parse_db_only("audit verify", audit_usage, argc, argv, &path);
+	if (parsed >= 0)
+		return parsed;
 	if (store_open(path, STORE_READONLY, &db, &err)) {
 		fprintf(stderr, "fangkong audit verify: %s\n", err.msg);
 		return 1;

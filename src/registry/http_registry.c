@@ -499,35 +499,53 @@ done:
 	strbuf_release(&q);
 }
 
-static void person_get(struct http_req *req)
+/* One record by the route's {param}: runs sql (one parameter: the id as an
+ * integer when int_key, else the text) and returns the statement on its
+ * row when the region code in column code_col lies in the caller's scope.
+ * Otherwise answers 404 (absent, malformed or out of scope alike) or 500
+ * and returns NULL.  The caller hands the statement back with
+ * store_stmt_done(). */
+static sqlite3_stmt *one_in_scope(struct http_req *req, const char *sql, const char *what,
+				  int code_col, bool int_key)
 {
-	sqlite3 *db = reader_or_503(req);
-	int64_t id;
-	struct strbuf o = STRBUF_INIT;
 	struct fk_err err;
-	sqlite3_stmt *st = NULL;
-	if (!db)
-		return;
-	if (!fk_parse_i64(req->params[0], 1, INT64_MAX, &id)) {
-		http_error(req, 404, NULL, "no person '%s' in your scope", req->params[0]);
-		return;
+	const char *key = req->params[0];
+	int64_t id = 0;
+	if (!reader_or_503(req))
+		return NULL;
+	if (int_key && !fk_parse_i64(key, 1, INT64_MAX, &id)) {
+		http_error(req, 404, NULL, "no %s '%s' in your scope", what, key);
+		return NULL;
 	}
-	st = store_reader_stmt(PERSON_SELECT "WHERE p.id = ?", &err);
+	sqlite3_stmt *st = store_reader_stmt(sql, &err);
 	if (!st) {
 		http_fail(req, FK_EDB, &err);
-		return;
+		return NULL;
 	}
-	sqlite3_bind_int64(st, 1, id);
+	if (int_key)
+		sqlite3_bind_int64(st, 1, id);
+	else
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		fk_fail(&err, FK_EDB, "person: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+		fk_fail(&err, FK_EDB, "%s: %s", what, sqlite3_errmsg(sqlite3_db_handle(st)));
 		http_fail(req, FK_EDB, &err);
-		goto done;
+	} else if (rc == SQLITE_ROW && access_scope_contains(req->user->scope, col(st, code_col))) {
+		return st;
+	} else {
+		http_error(req, 404, NULL, "no %s '%s' in your scope", what, key);
 	}
-	if (rc != SQLITE_ROW || !access_scope_contains(req->user->scope, col(st, 6))) {
-		http_error(req, 404, NULL, "no person '%s' in your scope", req->params[0]);
-		goto done;
-	}
+	store_stmt_done(st);
+	return NULL;
+}
+
+static void person_get(struct http_req *req)
+{
+	struct strbuf o = STRBUF_INIT;
+	sqlite3_stmt *st = one_in_scope(req, PERSON_SELECT "WHERE p.id = ?", "person", 6, true);
+	if (!st)
+		return;
+	int64_t id = sqlite3_column_int64(st, 0);
 	bool reveal = (role_perms(req->user->role) & PERM_UNMASK) != 0;
 	person_json(&o, st, reveal, true);
 	o.len--;
@@ -539,7 +557,6 @@ static void person_get(struct http_req *req)
 	snprintf(obj, sizeof(obj), "person:%" PRId64, id);
 	http_audit(req, reveal ? "person.reveal" : "person.read", obj,
 		   reveal ? "id_number and phone shown unmasked" : "masked");
-done:
 	store_stmt_done(st);
 	strbuf_release(&o);
 }
@@ -548,30 +565,15 @@ done:
 
 static void household_get(struct http_req *req)
 {
-	sqlite3 *db = reader_or_503(req);
-	int64_t id;
 	struct strbuf o = STRBUF_INIT;
 	struct fk_err err;
-	sqlite3_stmt *st = NULL;
-	if (!db)
+	sqlite3_stmt *st = one_in_scope(req,
+					"SELECT h.id, h.label, h.grid_code, g.name FROM households h"
+					" JOIN regions g ON g.code = h.grid_code WHERE h.id = ?",
+					"household", 2, true);
+	if (!st)
 		return;
-	if (!fk_parse_i64(req->params[0], 1, INT64_MAX, &id)) {
-		http_error(req, 404, NULL, "no household '%s' in your scope", req->params[0]);
-		return;
-	}
-	st = store_reader_stmt("SELECT h.id, h.label, h.grid_code, g.name FROM households h"
-			   " JOIN regions g ON g.code = h.grid_code WHERE h.id = ?",
-			   &err);
-	if (!st) {
-		http_fail(req, FK_EDB, &err);
-		return;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW ||
-	    !access_scope_contains(req->user->scope, col(st, 2))) {
-		http_error(req, 404, NULL, "no household '%s' in your scope", req->params[0]);
-		goto done;
-	}
+	int64_t id = sqlite3_column_int64(st, 0);
 	strbuf_addf(&o, "{\"id\":%" PRId64 ",\"label\":", id);
 	strbuf_add_json_str(&o, col(st, 1));
 	strbuf_addstr(&o, ",\"grid_code\":");
@@ -743,23 +745,12 @@ done:
 
 static void venue_get(struct http_req *req)
 {
-	sqlite3 *db = reader_or_503(req);
 	struct strbuf o = STRBUF_INIT;
-	struct fk_err err;
-	if (!db)
+	sqlite3_stmt *st = one_in_scope(req, VENUE_SELECT "WHERE v.code = ?", "venue", 2, false);
+	if (!st)
 		return;
-	sqlite3_stmt *st = store_reader_stmt(VENUE_SELECT "WHERE v.code = ?", &err);
-	if (!st) {
-		http_fail(req, FK_EDB, &err);
-		return;
-	}
-	sqlite3_bind_text(st, 1, req->params[0], -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && access_scope_contains(req->user->scope, col(st, 2))) {
-		venue_json(&o, st);
-		http_json(req, 200, o.buf);
-	} else {
-		http_error(req, 404, NULL, "no venue '%s' in your scope", req->params[0]);
-	}
+	venue_json(&o, st);
+	http_json(req, 200, o.buf);
 	store_stmt_done(st);
 	strbuf_release(&o);
 }
