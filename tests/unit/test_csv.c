@@ -15,6 +15,8 @@
 
 #include "../fuzz/csv_check.h"
 
+#include "corpus.h"
+
 #include "lib/banned.h"
 
 /* Appends s[0..n) with NUL bytes shown as "\\0". */
@@ -421,20 +423,6 @@ Test(csv, invariant_check_catches_a_broken_reader_output)
 #define FK_CSV_CORPUS "tests/fuzz/corpus/csv"
 #endif
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "cannot open '%s'", path);
-	struct strbuf sb = STRBUF_INIT;
-	char chunk[4096];
-	size_t got;
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		strbuf_add(&sb, chunk, got);
-	cr_assert_eq(ferror(f), 0, "cannot read '%s'", path);
-	fclose(f);
-	return strbuf_detach(&sb, len);
-}
-
 Test(csv, fuzz_corpus_replays_clean)
 {
 	DIR *dir = opendir(FK_CSV_CORPUS);
@@ -448,7 +436,7 @@ Test(csv, fuzz_corpus_replays_clean)
 		struct strbuf path = STRBUF_INIT;
 		strbuf_addf(&path, "%s/%s", FK_CSV_CORPUS, de->d_name);
 		size_t len;
-		char *data = slurp(path.buf, &len);
+		char *data = corpus_slurp(path.buf, &len);
 		const char *bad = csv_check_all(data, len);
 		cr_expect_null(bad, "corpus file '%s': %s", path.buf, bad ? bad : "");
 		free(data);

@@ -17,25 +17,13 @@
 
 #include "../fuzz/parsers_check.h"
 
+#include "corpus.h"
+
 #include "lib/banned.h"
 
 #ifndef FK_PARSERS_CORPUS
 #define FK_PARSERS_CORPUS "tests/fuzz/corpus/parsers"
 #endif
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "cannot open '%s'", path);
-	struct strbuf sb = STRBUF_INIT;
-	char chunk[4096];
-	size_t got;
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		strbuf_add(&sb, chunk, got);
-	cr_assert_eq(ferror(f), 0, "cannot read '%s'", path);
-	fclose(f);
-	return strbuf_detach(&sb, len);
-}
 
 Test(parsers_fuzz, corpus_replays_clean)
 {
@@ -50,7 +38,7 @@ Test(parsers_fuzz, corpus_replays_clean)
 		struct strbuf path = STRBUF_INIT;
 		strbuf_addf(&path, "%s/%s", FK_PARSERS_CORPUS, de->d_name);
 		size_t len;
-		char *data = slurp(path.buf, &len);
+		char *data = corpus_slurp(path.buf, &len);
 		const char *bad = pc_check_input((const uint8_t *)data, len);
 		cr_expect_null(bad, "corpus file '%s': %s", path.buf, bad ? bad : "");
 		if (len)
