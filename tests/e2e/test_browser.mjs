@@ -6,12 +6,10 @@
 // that is already running instead of starting one.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { test, run, startServer, api, assert, eq, ROOT, onCleanup, createUser } from '../lib/harness.mjs';
+import { launchBrowser, newPage as newBrowserPage } from '../lib/browser.mjs';
+import { test, run, startServer, api, assert, eq, ROOT, createUser } from '../lib/harness.mjs';
 
 const SHOTS = join(ROOT, 'build', 'test-logs');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ID_MASKED = /^\d{6}\*{8}\d{3}[\dX]$/;
 const CMD = { username: 'e2e.command', password: 'Command-e2e-2024!' };
 
@@ -25,14 +23,7 @@ async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `e2e-${name}.png`), fullPage: true });
 }
 
-async function newPage(viewport, extra = {}) {
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', ...extra });
-  const page = await ctx.newPage();
-  page.errors = [];
-  page.on('pageerror', e => page.errors.push(String(e)));
-  page.on('console', m => { if (m.type() === 'error') page.errors.push(m.text()); });
-  return page;
-}
+const newPage = (viewport, extra) => newBrowserPage(browser, viewport, extra);
 
 async function login(page, username, password) {
   await page.goto(srv.url + '/');
@@ -71,8 +62,7 @@ test('server and browser start', async () => {
   } else {
     srv = await startServer({ persons: 3000 });
   }
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  onCleanup(() => browser.close());
+  browser = await launchBrowser();
   desk = await newPage({ width: 1280, height: 800 });
   const idx = await api(srv.url, 'GET', '/');
   eq(idx.status, 200, 'GET / serves the page');

@@ -5,12 +5,10 @@
 // Every login here succeeds: the server throttles an address after 5 failures.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { test, run, startServer, api, assert, eq, ROOT, onCleanup, createUser } from '../lib/harness.mjs';
+import { launchBrowser, newPage as newBrowserPage } from '../lib/browser.mjs';
+import { test, run, startServer, api, assert, eq, ROOT, createUser } from '../lib/harness.mjs';
 
 const SHOTS = join(ROOT, 'build', 'test-logs');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const CMD = { username: 'e2e.users.command', password: 'Command-users-2024!' };
 const GRID_USER = 'e2e.grid.worker';
 const ROLES = [
@@ -30,14 +28,7 @@ async function shot(page, name, at) {
   await page.screenshot({ path: join(SHOTS, `users-${name}.png`), fullPage: !at });
 }
 
-async function newPage(viewport, extra = {}) {
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', ...extra });
-  const page = await ctx.newPage();
-  page.errors = [];
-  page.on('pageerror', e => page.errors.push(String(e)));
-  page.on('console', m => { if (m.type() === 'error') page.errors.push(m.text()); });
-  return page;
-}
+const newPage = (viewport, extra) => newBrowserPage(browser, viewport, extra);
 
 async function login(page, username, password) {
   await page.goto(srv.url + '/');
@@ -100,8 +91,7 @@ async function submitAndWaitError(page) {
 
 test('server and browser start; a command user exists', async () => {
   srv = await startServer({ persons: 3000 });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  onCleanup(() => browser.close());
+  browser = await launchBrowser();
   const s = await api(srv.url, 'POST', '/api/v1/sessions', { body: { username: 'admin', password: srv.adminPassword } });
   eq(s.status, 201, 'admin session through the API');
   adminToken = s.body.token;
