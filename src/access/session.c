@@ -27,6 +27,7 @@
  *   one valid account cannot reset an address spraying guesses.
  */
 #include "access/access.h"
+#include "access/access_int.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -260,14 +261,9 @@ enum fk_status credentials_check(sqlite3 *db, const char *username, const char *
 	sqlite3_bind_text(q, 1, username, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
-		out->id = sqlite3_column_int64(q, 0);
-		fk_strlcpy(out->username, (const char *)sqlite3_column_text(q, 1),
-			   sizeof(out->username));
-		role_ok = role_parse((const char *)sqlite3_column_text(q, 2), &out->role);
-		fk_strlcpy(out->scope, (const char *)sqlite3_column_text(q, 3), sizeof(out->scope));
+		role_ok = user_from_row(q, 6, out);
 		hash = fk_xstrdup((const char *)sqlite3_column_text(q, 4));
 		disabled = sqlite3_column_int(q, 5) != 0;
-		out->must_change_password = sqlite3_column_int(q, 6) != 0;
 	} else if (rc != SQLITE_DONE) {
 		st = fk_fail(err, FK_EDB, "cannot read users: %s", sqlite3_errmsg(db));
 		goto done;
@@ -404,14 +400,8 @@ enum fk_status session_lookup(sqlite3 *db, const char *token, struct user *out,
 		st = fk_fail(err, FK_EAUTH, "session expired or unknown");
 	} else if (rc != SQLITE_ROW) {
 		st = fk_fail(err, FK_EDB, "cannot read sessions: %s", sqlite3_errmsg(db));
-	} else if (!role_parse((const char *)sqlite3_column_text(q, 2), &out->role)) {
+	} else if (!user_from_row(q, 4, out)) {
 		st = fk_fail(err, FK_EAUTH, "session expired or unknown");
-	} else {
-		out->id = sqlite3_column_int64(q, 0);
-		fk_strlcpy(out->username, (const char *)sqlite3_column_text(q, 1),
-			   sizeof(out->username));
-		fk_strlcpy(out->scope, (const char *)sqlite3_column_text(q, 3), sizeof(out->scope));
-		out->must_change_password = sqlite3_column_int(q, 4) != 0;
 	}
 	sqlite3_finalize(q);
 	return st;

@@ -12,6 +12,7 @@
  * if it is still the one verified, so two changes racing cannot both win.
  */
 #include "access/access.h"
+#include "access/access_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -139,6 +140,15 @@ done:
 	return st;
 }
 
+bool user_from_row(sqlite3_stmt *q, int must_change_col, struct user *out)
+{
+	out->id = sqlite3_column_int64(q, 0);
+	fk_strlcpy(out->username, (const char *)sqlite3_column_text(q, 1), sizeof(out->username));
+	fk_strlcpy(out->scope, (const char *)sqlite3_column_text(q, 3), sizeof(out->scope));
+	out->must_change_password = sqlite3_column_int(q, must_change_col) != 0;
+	return role_parse((const char *)sqlite3_column_text(q, 2), &out->role);
+}
+
 enum fk_status user_get_by_name(sqlite3 *db, const char *username, struct user *out,
 				struct fk_err *err)
 {
@@ -155,15 +165,9 @@ enum fk_status user_get_by_name(sqlite3 *db, const char *username, struct user *
 		st = fk_fail(err, FK_ENOTFOUND, "no user '%s'", username);
 	} else if (rc != SQLITE_ROW) {
 		st = fk_fail(err, FK_EDB, "cannot read users: %s", sqlite3_errmsg(db));
-	} else if (!role_parse((const char *)sqlite3_column_text(q, 2), &out->role)) {
+	} else if (!user_from_row(q, 4, out)) {
 		st = fk_fail(err, FK_EDB, "user '%s' has an unknown role '%s'", username,
 			     (const char *)sqlite3_column_text(q, 2));
-	} else {
-		out->id = sqlite3_column_int64(q, 0);
-		fk_strlcpy(out->username, (const char *)sqlite3_column_text(q, 1),
-			   sizeof(out->username));
-		fk_strlcpy(out->scope, (const char *)sqlite3_column_text(q, 3), sizeof(out->scope));
-		out->must_change_password = sqlite3_column_int(q, 4) != 0;
 	}
 	sqlite3_finalize(q);
 	return st;
