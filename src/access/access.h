@@ -29,6 +29,7 @@ enum role {
 	ROLE_SENTINEL,   /* 哨点: pharmacy, clinic */
 	ROLE_VENUE,      /* 场所 */
 	ROLE_CHECKPOINT, /* 卡口 */
+	ROLE_CITIZEN,    /* 市民: bound to one person (users.person_id) */
 	ROLE_COUNT
 };
 
@@ -39,6 +40,9 @@ enum perm {
 	PERM_MANAGE_USERS = 1 << 3, /* create users */
 	PERM_READ_VENUES = 1 << 4,
 	PERM_READ_AUDIT = 1 << 5,
+	PERM_TRACE = 1 << 6,       /* cases, contacts, chains, trajectories */
+	PERM_SCAN = 1 << 7,        /* post venue scans */
+	PERM_READ_ALERTS = 1 << 8, /* fever and other alerts of the scope */
 };
 
 const char *role_name(enum role r);       /* "grid", never NULL */

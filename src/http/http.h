@@ -86,6 +86,10 @@ extern const struct http_route registry_routes[];
 extern const size_t registry_routes_len;
 extern const struct http_route access_routes[];
 extern const size_t access_routes_len;
+extern const struct http_route checkins_routes[];
+extern const size_t checkins_routes_len;
+extern const struct http_route tracing_routes[];
+extern const size_t tracing_routes_len;
 
 int cmd_serve(int argc, char **argv);
 

@@ -735,6 +735,8 @@ int cmd_serve(int argc, char **argv)
 	add_routes(core_routes, FK_ARRAY_LEN(core_routes));
 	add_routes(access_routes, access_routes_len);
 	add_routes(registry_routes, registry_routes_len);
+	add_routes(checkins_routes, checkins_routes_len);
+	add_routes(tracing_routes, tracing_routes_len);
 	/* metric slots past the routes: not routes, never matched */
 	slot_static = nroutes;
 	route_names[slot_static] = "static";

@@ -83,6 +83,79 @@ static const char *const store_migrations[] = {
 	/* 2: a password set by someone else (an admin, the CLI) must be
 	 * changed by its owner before the account can do anything else. */
 	"ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;",
+	/* 3: venue codes, check-ins, cases and chains, alerts, citizens */
+	/* Integer ids for venues: check-ins and the contact index use them. */
+	"CREATE TABLE venue_keys("
+	" id INTEGER PRIMARY KEY,"
+	" code TEXT NOT NULL UNIQUE REFERENCES venues(code));"
+	"INSERT INTO venue_keys(code) SELECT code FROM venues ORDER BY code;"
+	"CREATE TRIGGER venues_key AFTER INSERT ON venues"
+	" BEGIN INSERT OR IGNORE INTO venue_keys(code) VALUES (NEW.code); END;"
+	/* One row per scan, keyed in time order: bulk loads of time-ordered
+	 * files append, the same row twice is one row (imports are
+	 * idempotent), and the retention purge cuts a key range.  person_id
+	 * and venue_id are checked by the writers (no FK: 70M rows). */
+	"CREATE TABLE checkins("
+	" t INTEGER NOT NULL,"
+	" venue_id INTEGER NOT NULL,"
+	" person_id INTEGER NOT NULL,"
+	" temp_dc INTEGER," /* body temperature in 0.1 degC, when taken */
+	" source INTEGER NOT NULL DEFAULT 0," /* enum checkin_source */
+	" PRIMARY KEY(t, venue_id, person_id)) WITHOUT ROWID;"
+	/* Each bulk batch (import, gen) commits one row here with the time
+	 * range it wrote, so a running server finds rows another process
+	 * added and brings its contact index up to date. */
+	"CREATE TABLE checkin_batches("
+	" id INTEGER PRIMARY KEY,"
+	" t_min INTEGER NOT NULL, t_max INTEGER NOT NULL,"
+	" rows INTEGER NOT NULL, at INTEGER NOT NULL);"
+	/* Scans posted over HTTP, by the client's scan id: a retry answers
+	 * the first result instead of scanning twice. */
+	"CREATE TABLE scan_requests("
+	" user_id INTEGER NOT NULL,"
+	" scan_id TEXT NOT NULL,"
+	" t INTEGER NOT NULL, venue_id INTEGER NOT NULL, person_id INTEGER NOT NULL,"
+	" PRIMARY KEY(user_id, scan_id)) WITHOUT ROWID;"
+	"CREATE TABLE cases("
+	" id INTEGER PRIMARY KEY,"
+	" person_id INTEGER NOT NULL UNIQUE REFERENCES persons(id),"
+	" classification TEXT NOT NULL DEFAULT 'confirmed'"
+	"  CHECK(classification IN ('confirmed','asymptomatic','suspected')),"
+	" onset_at INTEGER,"
+	" first_positive_at INTEGER,"
+	" isolated_at INTEGER,"
+	" found_where TEXT NOT NULL DEFAULT '',"
+	" chain_id INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" created_by TEXT NOT NULL,"
+	" CHECK(onset_at IS NOT NULL OR first_positive_at IS NOT NULL));"
+	"CREATE INDEX cases_chain ON cases(chain_id, id);"
+	/* from_case was a source of to_case: to_case is a close (degree 1) or
+	 * secondary (degree 2, through via_person) contact of from_case. */
+	"CREATE TABLE case_links("
+	" from_case INTEGER NOT NULL REFERENCES cases(id),"
+	" to_case INTEGER NOT NULL REFERENCES cases(id),"
+	" degree INTEGER NOT NULL CHECK(degree IN (1, 2)),"
+	" household INTEGER NOT NULL," /* 1: same household, else a venue */
+	" venue_id INTEGER,"
+	" t_contact INTEGER," /* to_case's (or via's) scan time */
+	" t_source INTEGER,"  /* the source's scan time */
+	" via_person INTEGER,"
+	" exposure_at INTEGER NOT NULL,"
+	" PRIMARY KEY(from_case, to_case)) WITHOUT ROWID;"
+	"CREATE INDEX case_links_to ON case_links(to_case);"
+	/* Alerts for the command and the person's grid (fever at a scan...). */
+	"CREATE TABLE alerts("
+	" id INTEGER PRIMARY KEY,"
+	" kind TEXT NOT NULL,"
+	" person_id INTEGER REFERENCES persons(id),"
+	" region_code TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" detail TEXT NOT NULL,"
+	" cleared_at INTEGER, cleared_by TEXT);"
+	"CREATE INDEX alerts_region ON alerts(region_code, at);"
+	/* a citizen's account is bound to the person it speaks for */
+	"ALTER TABLE users ADD COLUMN person_id INTEGER REFERENCES persons(id);",
 };
 
 #endif

@@ -23,10 +23,10 @@ Test(access, role_names_labels_and_parse)
 {
 	static const char *names[ROLE_COUNT] = {"admin", "command",  "tracer", "isolation",
 						"tester", "lab",      "grid",   "sentinel",
-						"venue", "checkpoint"};
+						"venue", "checkpoint", "citizen"};
 	static const char *labels[ROLE_COUNT] = {"管理员", "指挥部", "流调溯源组", "转运隔离组",
 						 "核酸检测组", "实验室", "网格员", "哨点",
-						 "场所", "卡口"};
+						 "场所", "卡口", "市民"};
 	for (int i = 0; i < ROLE_COUNT; i++) {
 		enum role r = ROLE_COUNT;
 		cr_assert_str_eq(role_name((enum role)i), names[i]);

@@ -1,0 +1,154 @@
+/* tracing.h — the contact engine: an in-memory spatio-temporal index of
+ * check-ins, cases, close and secondary contacts with their evidence, and
+ * transmission chains.
+ *
+ * Exact meanings (DESIGN.md, "Exact meanings"):
+ *   infectious window of case C: [onset - D, isolated_at or now], where the
+ *     start is first_positive - D when there is no onset; both ends
+ *     included.
+ *   close contact of C: any P != C with a check-in at venue v at time t
+ *     such that C has a check-in at v at time c inside the window and
+ *     |t - c| <= W; and every member of C's household.  Exposure = the
+ *     earliest such t; household: the window start.  A household member who
+ *     also met C at a venue gets the earlier of the two.
+ *   secondary contact: any Q, not C and not a close contact, who is a close
+ *     contact of some close contact P by the same rule, counting P's
+ *     check-ins in [P's exposure, P's isolation or now] (household members
+ *     of P get P's exposure).  Exposure = the earliest over all P; `via`
+ *     names the P that gives it (the smallest person id on a tie).
+ *   W = window_s, D = infectious_s (policy; defaults 30 min and 2 days).
+ */
+#ifndef FK_TRACING_H
+#define FK_TRACING_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/err.h"
+
+struct tracing_params {
+	int64_t window_s;     /* W, seconds (policy window_minutes * 60) */
+	int64_t infectious_s; /* D, seconds (policy infectious_days_before) */
+	bool secondary;       /* policy may switch secondary contacts off */
+};
+/* 30 minutes, 2 days, secondary contacts on (until policy files land). */
+void tracing_params_default(struct tracing_params *p);
+
+/* ---- the index (index.c) ---- */
+struct contact_index;
+
+/* Builds an index of the check-ins with t in [t_from, t_to] (INT64_MIN /
+ * INT64_MAX for all) read from db.  progress: print progress to stderr.
+ * Caller frees with contact_index_free(). */
+enum fk_status contact_index_load(sqlite3 *db, int64_t t_from, int64_t t_to, bool progress,
+				  struct contact_index **out, struct fk_err *err);
+void contact_index_free(struct contact_index *ix);
+
+struct ix_scan {
+	int64_t t;
+	uint32_t venue_id;
+	uint32_t person_id;
+};
+/* Adds scans (any order; ones already present are skipped).  Takes the
+ * index's write lock; safe against concurrent queries.  Returns FK_ENOMEM
+ * only when memory runs out (the index then misses those scans). */
+enum fk_status contact_index_add(struct contact_index *ix, const struct ix_scan *s, size_t n);
+/* True if the index holds exactly this scan. */
+bool contact_index_has(struct contact_index *ix, const struct ix_scan *s);
+
+struct contact_index_stats {
+	uint64_t scans;
+	uint64_t bytes; /* heap held by the index */
+	uint32_t persons, venues; /* id range covered */
+};
+void contact_index_stats(struct contact_index *ix, struct contact_index_stats *out);
+
+/* A person's check-ins with t in [from, to], time order; *out is malloc'd
+ * (caller frees), *n its length. */
+enum fk_status contact_index_person_scans(struct contact_index *ix, uint32_t person_id,
+					  int64_t from, int64_t to, struct ix_scan **out,
+					  size_t *n);
+
+/* The index a running server keeps current (NULL outside the server).
+ * tracing_server_start loads it from the server's store. */
+struct contact_index *tracing_index(void);
+enum fk_status tracing_server_start(struct fk_err *err);
+void tracing_server_stop(void);
+
+/* ---- cases (cases.c) ---- */
+enum case_class { CASE_CONFIRMED, CASE_ASYMPTOMATIC, CASE_SUSPECTED };
+
+struct case_rec {
+	int64_t id;
+	int64_t person_id;
+	enum case_class cls;
+	int64_t onset_at;          /* 0 when unknown */
+	int64_t first_positive_at; /* 0 when unknown */
+	int64_t isolated_at;       /* 0 when not yet isolated */
+	int64_t chain_id;
+	int64_t created_at;
+	char found_where[128];
+};
+const char *case_class_name(enum case_class c);
+bool case_class_parse(const char *s, enum case_class *out);
+
+/* Infectious window of c under p at `now`. */
+void case_window(const struct case_rec *c, const struct tracing_params *p, int64_t now,
+		 int64_t *from, int64_t *to);
+
+enum fk_status case_get(sqlite3 *db, int64_t case_id, struct case_rec *out, struct fk_err *err);
+enum fk_status case_get_by_person(sqlite3 *db, int64_t person_id, struct case_rec *out,
+				  struct fk_err *err);
+
+/* Adds a case (c->id, chain_id and created_at are filled in), links it to
+ * earlier cases it is a contact of (and earlier cases that are its
+ * contacts) through the index, merges chains, and audits "case.add".
+ * wdb is the writer (caller holds it); ix may be NULL only in tests with
+ * no check-ins.  FK_ECONFLICT when the person already is a case,
+ * FK_ENOTFOUND for an unknown person, FK_EINVAL for bad times. */
+enum fk_status case_add(sqlite3 *wdb, struct contact_index *ix, const struct tracing_params *p,
+			struct case_rec *c, const char *actor, const char *origin, int64_t now,
+			struct fk_err *err);
+
+/* ---- contacts (contacts.c) ---- */
+enum evidence_kind { EVIDENCE_VENUE = 0, EVIDENCE_HOUSEHOLD = 1 };
+
+struct contact {
+	uint32_t person_id;
+	uint32_t via;          /* secondary: the close contact it came through; 0 */
+	int64_t exposure;      /* exposure time */
+	enum evidence_kind kind;
+	uint32_t venue_id;     /* EVIDENCE_VENUE: where */
+	int64_t t_contact;     /* this person's scan time there */
+	int64_t t_source;      /* the case's (or via's) scan time there */
+};
+
+struct contact_set {
+	struct contact *v; /* sorted by (exposure, person_id) */
+	size_t n;
+};
+void contact_set_release(struct contact_set *s);
+
+/* Computes the close contacts (and, when secondary is not NULL and
+ * p->secondary, the secondary contacts) of case c at `now`.  db gives
+ * household members and isolation times (a reader is enough).  The sets
+ * are filled (caller releases them). */
+enum fk_status tracing_contacts(struct contact_index *ix, sqlite3 *db, const struct case_rec *c,
+				const struct tracing_params *p, int64_t now,
+				struct contact_set *close, struct contact_set *secondary,
+				struct fk_err *err);
+
+/* ---- chains ---- */
+struct chain_link {
+	int64_t from_case, to_case;
+	int degree;
+	struct contact ev; /* evidence; ev.person_id = to_case's person */
+};
+
+/* ---- CLI (cli.c) ---- */
+int cmd_case(int argc, char **argv);  /* fangkong case add ... */
+int cmd_trace(int argc, char **argv); /* fangkong trace --case ... */
+
+#endif
