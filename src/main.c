@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "access/access.h"
+#include "checkins/checkins.h"
 #include "http/http.h"
 #include "registry/registry.h"
+#include "tracing/tracing.h"
 
 #include "lib/banned.h"
 
@@ -18,7 +20,10 @@ struct command {
 static const struct command commands[] = {
 	{"init", cmd_init, "create a database and its first admin"},
 	{"gen", cmd_gen, "generate a real city's tree with a synthetic population"},
-	{"import", cmd_import, "import regions, persons or venues from CSV"},
+	{"import", cmd_import, "import regions, persons, venues or check-ins from CSV"},
+	{"export", cmd_export, "export venue posters (QR codes)"},
+	{"case", cmd_case, "add a case (linked into transmission chains)"},
+	{"trace", cmd_trace, "list a case's close and secondary contacts"},
 	{"serve", cmd_serve, "serve the web pages and the API"},
 	{"user", cmd_user, "add or list users"},
 	{"audit", cmd_audit, "verify the audit log's hash chain"},
