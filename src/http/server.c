@@ -44,6 +44,7 @@
 #include "lib/textenc.h"
 #include "lib/util.h"
 #include "registry/registry.h"
+#include "tracing/tracing.h"
 #include "store/store.h"
 
 #include "lib/banned.h"
@@ -725,6 +726,11 @@ int cmd_serve(int argc, char **argv)
 		store_shutdown();
 		return 1;
 	}
+	if (tracing_server_start(&err)) {
+		fprintf(stderr, "fangkong serve: %s\n", err.msg);
+		store_shutdown();
+		return 1;
+	}
 	char *real = realpath(web, NULL);
 	web_root = real;
 	if (!real)
@@ -767,6 +773,7 @@ int cmd_serve(int argc, char **argv)
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "fangkong serve: cannot listen on %s (in use?)\n", listen);
+		tracing_server_stop();
 		store_shutdown();
 		free(real);
 		return 1;
@@ -785,6 +792,7 @@ int cmd_serve(int argc, char **argv)
 	for (int i = 0; i < 1000 && atomic_load(&inflight) > 0; i++)
 		usleep(10000);
 	MHD_stop_daemon(d);
+	tracing_server_stop();
 	store_shutdown();
 	free(real);
 	web_root = NULL;

@@ -55,6 +55,10 @@ struct ix_scan {
  * index's write lock; safe against concurrent queries.  Returns FK_ENOMEM
  * only when memory runs out (the index then misses those scans). */
 enum fk_status contact_index_add(struct contact_index *ix, const struct ix_scan *s, size_t n);
+/* The highest checkin_batches.id whose rows were in the database when the
+ * load began: batches after it may be missing and are replayed by the
+ * caller through contact_index_add (which skips rows already present). */
+int64_t contact_index_loaded_batch(const struct contact_index *ix);
 /* True if the index holds exactly this scan. */
 bool contact_index_has(struct contact_index *ix, const struct ix_scan *s);
 
