@@ -28,6 +28,8 @@ char *fk_format_time(int64_t t, char *buf, size_t size);
 bool fk_valid_date(int y, int m, int d);
 /* Days since 1970-01-01 of a civil date (may be negative). */
 int64_t fk_days_from_civil(int y, int m, int d);
+/* Unix seconds now; $FANGKONG_NOW (ISO 8601 with offset, or Unix seconds)
+ * overrides it for tests and what-if runs. */
 int64_t fk_now(void);
 /* Monotonic seconds as double, for rates and latencies. */
 double fk_mono(void);
