@@ -7,7 +7,7 @@
 #   make fuzz-parsers                libFuzzer run of the small parsers (needs clang)
 
 CC      ?= cc
-PKGS    := sqlite3 libmicrohttpd jansson libsodium libqrencode libpng inih xlsxwriter
+PKGS    := sqlite3 libmicrohttpd jansson libsodium libqrencode libpng freetype2 inih xlsxwriter
 STRICT  := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla
 CPPFLAGS += -D_GNU_SOURCE -Isrc
