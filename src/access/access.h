@@ -63,6 +63,9 @@ struct user {
 	/* the password was set by someone else: until its owner changes it,
 	 * a session may only read /me, change the password or log out */
 	bool must_change_password;
+	/* ROLE_CITIZEN: the persons.id the account speaks for (its scope is
+	 * that person's grid); 0 for every other role */
+	int64_t person_id;
 };
 
 enum user_create_flags {
@@ -93,6 +96,18 @@ enum fk_status user_create(sqlite3 *wdb, const char *username, const char *passw
 			   enum role role, const char *scope, unsigned flags,
 			   const char *created_by, const char *origin, struct user *out,
 			   struct fk_err *err);
+/* As user_create, for any role: a citizen account (ROLE_CITIZEN) must name
+ * the person it speaks for by person_id_number, and its scope becomes that
+ * person's grid (scope must then be NULL, "" or that grid); every other
+ * role must pass person_id_number NULL.  FK_EINVAL also when the person is
+ * unknown or their grid lies outside within_scope (the creator's scope; NULL
+ * = no limit), with one message for both so a creator cannot probe for
+ * persons outside its scope. */
+enum fk_status user_create_person(sqlite3 *wdb, const char *username, const char *password,
+				  enum role role, const char *scope,
+				  const char *person_id_number, const char *within_scope,
+				  unsigned flags, const char *created_by, const char *origin,
+				  struct user *out, struct fk_err *err);
 
 /* Changing one's own password, in three steps so a server can run the two
  * slow argon2id steps without holding the single writer:
@@ -173,6 +188,11 @@ void login_throttle_reset(void);
  * last 4 kept); phone "13912345678" -> "139****5678". out >= 32 bytes. */
 void mask_id_number(const char *in, char *out, size_t size);
 void mask_phone(const char *in, char *out, size_t size);
+/* Masks a personal name (UTF-8) keeping its first and, from three
+ * characters on, its last character: "张三" -> "张*", "张小明" -> "张*明",
+ * "欧阳小明" -> "欧**明".  Invalid UTF-8 or a name too long for out is
+ * starred entirely.  out >= 4 * (characters) + 1 bytes; 256 is plenty. */
+void mask_name(const char *in, char *out, size_t size);
 
 /* Appends one record to the audit log inside the caller's transaction or
  * its own.  hash = BLAKE2b-256(prev_hash || seq || at || actor || action ||

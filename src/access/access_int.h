@@ -7,9 +7,10 @@
 
 #include "access/access.h"
 
-/* Fills out from a row whose columns 0..3 are id, username, role, scope
- * and column must_change_col is must_change_password.  False if the
+/* Fills out from a row whose columns 0..3 are id, username, role, scope,
+ * column must_change_col is must_change_password and column person_col
+ * is person_id (NULL for accounts that are not citizens).  False if the
  * stored role is unknown (out->role is then unspecified). */
-bool user_from_row(sqlite3_stmt *q, int must_change_col, struct user *out);
+bool user_from_row(sqlite3_stmt *q, int must_change_col, int person_col, struct user *out);
 
 #endif

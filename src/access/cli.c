@@ -212,9 +212,14 @@ static void user_usage(FILE *f)
 {
 	fputs("usage: fangkong user add --username NAME --role ROLE --scope CODE\n"
 	      "                         [--password PASSWORD] [--db FILE]\n"
+	      "       fangkong user add --username NAME --role citizen --person ID_NUMBER\n"
+	      "                         [--password PASSWORD] [--db FILE]\n"
 	      "       fangkong user list [--db FILE]\n"
-	      "Roles: admin command tracer isolation tester lab grid sentinel venue checkpoint.\n"
+	      "Roles: admin command tracer isolation tester lab grid sentinel venue checkpoint\n"
+	      "citizen.\n"
 	      "The scope is a region code (the user sees its subtree), '' for everything.\n"
+	      "A citizen account speaks for one registered person (--person, their ID\n"
+	      "number) and may only scan venue codes; its scope is that person's grid.\n"
 	      "Without --password a random one is generated and printed once.  Either way\n"
 	      "the new user must change it at first login: whoever ran this command knows it.\n",
 	      f);
@@ -232,10 +237,10 @@ static int user_add(int argc, char **argv)
 		{"username", required_argument, NULL, 'u'}, {"role", required_argument, NULL, 'r'},
 		{"scope", required_argument, NULL, 's'},    {"password", required_argument, NULL, 'p'},
 		{"db", required_argument, NULL, 'd'},       {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"person", required_argument, NULL, 'P'},   {NULL, 0, NULL, 0},
 	};
 	const char *dbflag = NULL, *username = NULL, *rolename = NULL, *scope = NULL,
-		   *password = NULL;
+		   *password = NULL, *person = NULL;
 	char generated[INIT_PASSWORD_LEN + 1] = "";
 	enum role role;
 	int c, rc;
@@ -251,6 +256,7 @@ static int user_add(int argc, char **argv)
 		case 'r': rolename = optarg; break;
 		case 's': scope = optarg; break;
 		case 'p': password = optarg; break;
+		case 'P': person = optarg; break;
 		case 'd': dbflag = optarg; break;
 		case 'h': user_usage(stdout); return 0;
 		default: return bad_option("user add", c, argv);
@@ -258,14 +264,26 @@ static int user_add(int argc, char **argv)
 	}
 	if (extra_args("user add", argc, argv))
 		return 2;
-	if (!username || !rolename || !scope) {
-		fprintf(stderr, "fangkong user add: --username, --role and --scope are required\n");
+	if (!username || !rolename) {
+		fprintf(stderr, "fangkong user add: --username and --role are required\n");
 		return 2;
 	}
 	if (!role_parse(rolename, &role)) {
 		fprintf(stderr, "fangkong user add: unknown role '%s' (one of: ", rolename);
 		roles_list(stderr);
 		fputs(")\n", stderr);
+		return 2;
+	}
+	if (role == ROLE_CITIZEN && !person) {
+		fprintf(stderr, "fangkong user add: a citizen account needs --person ID_NUMBER\n");
+		return 2;
+	}
+	if (role != ROLE_CITIZEN && person) {
+		fprintf(stderr, "fangkong user add: --person is only for --role citizen\n");
+		return 2;
+	}
+	if (role != ROLE_CITIZEN && !scope) {
+		fprintf(stderr, "fangkong user add: --scope is required\n");
 		return 2;
 	}
 	if (!password) {
@@ -278,8 +296,8 @@ static int user_add(int argc, char **argv)
 		return 1;
 	}
 	enum fk_status st =
-		user_create(db, username, password, role, scope, USER_MUST_CHANGE_PASSWORD,
-			    CLI_ACTOR, CLI_ORIGIN, &u, &err);
+		user_create_person(db, username, password, role, scope, person, NULL,
+				   USER_MUST_CHANGE_PASSWORD, CLI_ACTOR, CLI_ORIGIN, &u, &err);
 	if (st) {
 		fprintf(stderr, "fangkong user add: %s\n", err.msg);
 		rc = exit_of(st);

@@ -392,7 +392,7 @@ static bool region_known(sqlite3 *db, const char *code)
 static void users_post(struct http_req *req)
 {
 	json_t *o = body_object(req);
-	const char *username, *role_s, *scope, *password;
+	const char *username, *role_s, *scope, *password, *person;
 	char generated[GENERATED_PASSWORD_LEN + 1] = "", sname[SCOPE_NAME_MAX];
 	enum role role;
 	struct user u;
@@ -403,24 +403,39 @@ static void users_post(struct http_req *req)
 		return;
 	if (!member_str(req, o, "username", true, &username) ||
 	    !member_str(req, o, "role", true, &role_s) ||
-	    !member_str(req, o, "scope", true, &scope) ||
+	    !member_str(req, o, "scope", false, &scope) ||
+	    !member_str(req, o, "person", false, &person) ||
 	    !member_str(req, o, "password", false, &password))
 		goto done;
 	if (!role_parse(role_s, &role)) {
 		http_error(req, 422, NULL, "unknown role '%s'", role_s);
 		goto done;
 	}
-	if (!*scope || strlen(scope) > SCOPE_MAX || !fk_all_digits(scope, strlen(scope))) {
+	/* a citizen account speaks for one person, whose grid is its scope */
+	if (role == ROLE_CITIZEN && !person) {
+		http_error(req, 422, NULL,
+			   "a citizen account must name its person ('person': ID number)");
+		goto done;
+	}
+	if (role != ROLE_CITIZEN && person) {
+		http_error(req, 422, NULL, "'person' is only for citizen accounts");
+		goto done;
+	}
+	if (!scope && role != ROLE_CITIZEN) {
+		http_error(req, 400, NULL, "'scope' is required");
+		goto done;
+	}
+	if (scope && (!*scope || strlen(scope) > SCOPE_MAX || !fk_all_digits(scope, strlen(scope)))) {
 		http_error(req, 422, NULL, "scope '%s' is not a region code", scope);
 		goto done;
 	}
-	if (!access_scope_contains(req->user->scope, scope)) {
+	if (scope && !access_scope_contains(req->user->scope, scope)) {
 		http_error(req, 422, NULL, "scope '%s' is outside your own scope", scope);
 		goto done;
 	}
 	if (!(db = reader_or_503(req)))
 		goto done;
-	if (!region_known(db, scope)) {
+	if (scope && !region_known(db, scope)) {
 		http_error(req, 422, NULL, "scope region '%s' does not exist", scope);
 		goto done;
 	}
@@ -433,9 +448,9 @@ static void users_post(struct http_req *req)
 		password = generated;
 	}
 	w = store_writer_lock();
-	enum fk_status st = user_create(w, username, password, role, scope,
-					USER_MUST_CHANGE_PASSWORD, req->user->username,
-					req->origin, &u, &err);
+	enum fk_status st = user_create_person(w, username, password, role, scope, person,
+					       req->user->scope, USER_MUST_CHANGE_PASSWORD,
+					       req->user->username, req->origin, &u, &err);
 	store_writer_unlock();
 	if (st) {
 		http_fail(req, st, &err);

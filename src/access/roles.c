@@ -127,3 +127,63 @@ void mask_phone(const char *in, char *out, size_t size)
 {
 	mask_keep(in, out, size, 3, 4);
 }
+
+/* Length of the UTF-8 sequence starting with byte c, 0 if c cannot start
+ * one. */
+static size_t utf8_seq_len(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return 2;
+	if (c >= 0xE0 && c <= 0xEF)
+		return 3;
+	if (c >= 0xF0 && c <= 0xF4)
+		return 4;
+	return 0;
+}
+
+void mask_name(const char *in, char *out, size_t size)
+{
+	size_t starts[64], nchars = 0, n = in ? strlen(in) : 0;
+	if (!size)
+		return;
+	out[0] = '\0';
+	/* split into characters (at most 64; longer names are starred) */
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_seq_len((unsigned char)in[i]);
+		if (!l || i + l > n || nchars == FK_ARRAY_LEN(starts))
+			goto all_stars;
+		for (size_t k = 1; k < l; k++)
+			if (((unsigned char)in[i + k] & 0xC0) != 0x80)
+				goto all_stars;
+		starts[nchars++] = i;
+		i += l;
+	}
+	if (nchars < 2) {
+		/* a one-character name cannot be masked and still read as a name */
+		if (nchars == 1 && size > 1) {
+			out[0] = '*';
+			out[1] = '\0';
+		}
+		return;
+	}
+	size_t first = starts[1]; /* bytes of the first character */
+	size_t last = nchars >= 3 ? n - starts[nchars - 1] : 0;
+	size_t stars = nchars - 1 - (last ? 1 : 0);
+	if (first + stars + last + 1 > size)
+		goto all_stars;
+	memcpy(out, in, first);
+	memset(out + first, '*', stars);
+	memcpy(out + first + stars, in + n - last, last);
+	out[first + stars + last] = '\0';
+	return;
+all_stars:
+	/* never reveal more than the rule allows: star what fits */
+	{
+		size_t k = 0;
+		while (k + 1 < size && k < 3)
+			out[k++] = '*';
+		out[k] = '\0';
+	}
+}

@@ -254,14 +254,14 @@ enum fk_status credentials_check(sqlite3 *db, const char *username, const char *
 		return fk_fail(err, FK_EAUTH, "wrong username or password");
 	}
 	q = store_prepare(db, "SELECT id, username, role, scope, pwhash, disabled,"
-			      " must_change_password FROM users WHERE username=?",
+			      " must_change_password, person_id FROM users WHERE username=?",
 			  err);
 	if (!q)
 		return FK_EDB;
 	sqlite3_bind_text(q, 1, username, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
-		role_ok = user_from_row(q, 6, out);
+		role_ok = user_from_row(q, 6, 7, out);
 		hash = fk_xstrdup((const char *)sqlite3_column_text(q, 4));
 		disabled = sqlite3_column_int(q, 5) != 0;
 	} else if (rc != SQLITE_DONE) {
@@ -386,7 +386,7 @@ enum fk_status session_lookup(sqlite3 *db, const char *token, struct user *out,
 	token_hash(token, th);
 	sqlite3_stmt *q = store_prepare(db,
 					"SELECT u.id, u.username, u.role, u.scope,"
-					" u.must_change_password FROM sessions s"
+					" u.must_change_password, u.person_id FROM sessions s"
 					" JOIN users u ON u.id = s.user_id"
 					" WHERE s.token_hash=? AND s.expires_at > ? AND u.disabled=0",
 					err);
@@ -400,7 +400,7 @@ enum fk_status session_lookup(sqlite3 *db, const char *token, struct user *out,
 		st = fk_fail(err, FK_EAUTH, "session expired or unknown");
 	} else if (rc != SQLITE_ROW) {
 		st = fk_fail(err, FK_EDB, "cannot read sessions: %s", sqlite3_errmsg(db));
-	} else if (!user_from_row(q, 4, out)) {
+	} else if (!user_from_row(q, 4, 5, out)) {
 		st = fk_fail(err, FK_EAUTH, "session expired or unknown");
 	}
 	sqlite3_finalize(q);

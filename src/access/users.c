@@ -55,16 +55,54 @@ static enum fk_status region_exists(sqlite3 *db, const char *code, bool *found,
 	return st;
 }
 
+/* The person an account will speak for, by ID number: *person_id and
+ * grid (natural-length code) when found and inside within_scope. */
+static enum fk_status person_for_account(sqlite3 *db, const char *id_number,
+					 const char *within_scope, int64_t *person_id,
+					 char *grid, size_t grid_size, struct fk_err *err)
+{
+	sqlite3_stmt *q =
+		store_prepare(db, "SELECT id, grid_code FROM persons WHERE id_number=?", err);
+	if (!q)
+		return FK_EDB;
+	enum fk_status st = FK_OK;
+	sqlite3_bind_text(q, 1, id_number, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*person_id = sqlite3_column_int64(q, 0);
+		fk_strlcpy(grid, (const char *)sqlite3_column_text(q, 1), grid_size);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		st = fk_fail(err, FK_EDB, "cannot read persons: %s", sqlite3_errmsg(db));
+	else if (rc == SQLITE_DONE || (within_scope && !access_scope_contains(within_scope, grid)))
+		/* one message for unknown and out of scope: no probing */
+		st = fk_fail(err, FK_EINVAL, "no registered person with that ID number%s",
+			     within_scope && *within_scope ? " in your scope" : "");
+	sqlite3_finalize(q);
+	return st;
+}
+
 enum fk_status user_create(sqlite3 *wdb, const char *username, const char *password,
 			   enum role role, const char *scope, unsigned flags,
 			   const char *created_by, const char *origin, struct user *out,
 			   struct fk_err *err)
 {
+	return user_create_person(wdb, username, password, role, scope, NULL, NULL, flags,
+				  created_by, origin, out, err);
+}
+
+enum fk_status user_create_person(sqlite3 *wdb, const char *username, const char *password,
+				  enum role role, const char *scope,
+				  const char *person_id_number, const char *within_scope,
+				  unsigned flags, const char *created_by, const char *origin,
+				  struct user *out, struct fk_err *err)
+{
 	enum fk_status st = FK_OK;
 	sqlite3_stmt *ins = NULL;
 	char pwhash[crypto_pwhash_STRBYTES];
-	char detail[128];
+	char detail[160], grid[SCOPE_MAX + 1] = "";
 	bool own = false, found = false;
+	int64_t person_id = 0;
 
 	if (!username || !username_valid(username))
 		return fk_fail(err, FK_EINVAL,
@@ -73,6 +111,15 @@ enum fk_status user_create(sqlite3 *wdb, const char *username, const char *passw
 			       username ? username : "", USERNAME_MAX);
 	if ((unsigned)role >= ROLE_COUNT)
 		return fk_fail(err, FK_EINVAL, "unknown role");
+	if (role == ROLE_CITIZEN && (!person_id_number || !*person_id_number))
+		return fk_fail(err, FK_EINVAL,
+			       "a citizen account must name the person it speaks for (ID number)");
+	if (role != ROLE_CITIZEN && person_id_number)
+		return fk_fail(err, FK_EINVAL,
+			       "only citizen accounts are bound to a person; role '%s' is not",
+			       role_name(role));
+	if (role == ROLE_CITIZEN && !scope)
+		scope = "";
 	if (!scope || strlen(scope) > SCOPE_MAX || !fk_all_digits(scope, strlen(scope)))
 		return fk_fail(err, FK_EINVAL, "scope '%s' is not a region code", scope ? scope : "");
 	if (!password_acceptable(password))
@@ -83,6 +130,18 @@ enum fk_status user_create(sqlite3 *wdb, const char *username, const char *passw
 	own = sqlite3_get_autocommit(wdb) != 0;
 	if (own && (st = store_begin(wdb, err)))
 		return st;
+	if (role == ROLE_CITIZEN) {
+		if ((st = person_for_account(wdb, person_id_number, within_scope, &person_id, grid,
+					     sizeof(grid), err)))
+			goto rollback;
+		if (*scope && strcmp(scope, grid)) {
+			st = fk_fail(err, FK_EINVAL,
+				     "a citizen's scope is the person's own grid '%s', not '%s'", grid,
+				     scope);
+			goto rollback;
+		}
+		scope = grid;
+	}
 	if (*scope) {
 		if ((st = region_exists(wdb, scope, &found, err)))
 			goto rollback;
@@ -93,7 +152,7 @@ enum fk_status user_create(sqlite3 *wdb, const char *username, const char *passw
 	}
 	ins = store_prepare(wdb,
 			    "INSERT INTO users(username, pwhash, role, scope, created_at, created_by,"
-			    " must_change_password) VALUES(?,?,?,?,?,?,?)",
+			    " must_change_password, person_id) VALUES(?,?,?,?,?,?,?,?)",
 			    err);
 	if (!ins) {
 		st = FK_EDB;
@@ -106,6 +165,10 @@ enum fk_status user_create(sqlite3 *wdb, const char *username, const char *passw
 	sqlite3_bind_int64(ins, 5, fk_now());
 	sqlite3_bind_text(ins, 6, created_by ? created_by : "-", -1, SQLITE_STATIC);
 	sqlite3_bind_int(ins, 7, (flags & USER_MUST_CHANGE_PASSWORD) ? 1 : 0);
+	if (person_id)
+		sqlite3_bind_int64(ins, 8, person_id);
+	else
+		sqlite3_bind_null(ins, 8);
 	int rc = sqlite3_step(ins);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
 		st = fk_fail(err, FK_ECONFLICT, "user '%s' already exists", username);
@@ -117,7 +180,11 @@ enum fk_status user_create(sqlite3 *wdb, const char *username, const char *passw
 		goto rollback;
 	}
 	int64_t id = sqlite3_last_insert_rowid(wdb);
-	snprintf(detail, sizeof(detail), "role=%s scope=%s", role_name(role), scope);
+	if (person_id)
+		snprintf(detail, sizeof(detail), "role=%s scope=%s person=%lld", role_name(role),
+			 scope, (long long)person_id);
+	else
+		snprintf(detail, sizeof(detail), "role=%s scope=%s", role_name(role), scope);
 	if ((st = audit_append(wdb, created_by ? created_by : "-", "user.create", username, detail,
 			       origin, err)))
 		goto rollback;
@@ -129,6 +196,7 @@ enum fk_status user_create(sqlite3 *wdb, const char *username, const char *passw
 		out->role = role;
 		fk_strlcpy(out->scope, scope, sizeof(out->scope));
 		out->must_change_password = (flags & USER_MUST_CHANGE_PASSWORD) != 0;
+		out->person_id = person_id;
 	}
 	goto done;
 rollback:
@@ -140,9 +208,10 @@ done:
 	return st;
 }
 
-bool user_from_row(sqlite3_stmt *q, int must_change_col, struct user *out)
+bool user_from_row(sqlite3_stmt *q, int must_change_col, int person_col, struct user *out)
 {
 	out->id = sqlite3_column_int64(q, 0);
+	out->person_id = sqlite3_column_int64(q, person_col); /* NULL reads as 0 */
 	fk_strlcpy(out->username, (const char *)sqlite3_column_text(q, 1), sizeof(out->username));
 	fk_strlcpy(out->scope, (const char *)sqlite3_column_text(q, 3), sizeof(out->scope));
 	out->must_change_password = sqlite3_column_int(q, must_change_col) != 0;
@@ -153,8 +222,8 @@ enum fk_status user_get_by_name(sqlite3 *db, const char *username, struct user *
 				struct fk_err *err)
 {
 	sqlite3_stmt *q = store_prepare(db,
-					"SELECT id, username, role, scope, must_change_password"
-					" FROM users WHERE username=?",
+					"SELECT id, username, role, scope, must_change_password,"
+					" person_id FROM users WHERE username=?",
 					err);
 	if (!q)
 		return FK_EDB;
@@ -165,7 +234,7 @@ enum fk_status user_get_by_name(sqlite3 *db, const char *username, struct user *
 		st = fk_fail(err, FK_ENOTFOUND, "no user '%s'", username);
 	} else if (rc != SQLITE_ROW) {
 		st = fk_fail(err, FK_EDB, "cannot read users: %s", sqlite3_errmsg(db));
-	} else if (!user_from_row(q, 4, out)) {
+	} else if (!user_from_row(q, 4, 5, out)) {
 		st = fk_fail(err, FK_EDB, "user '%s' has an unknown role '%s'", username,
 			     (const char *)sqlite3_column_text(q, 2));
 	}
