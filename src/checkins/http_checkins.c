@@ -1,11 +1,497 @@
-/* http_checkins.c — scans and alerts over HTTP. */
+/* http_checkins.c — scans and alerts over HTTP.
+ *
+ * Design note.
+ * - POST /api/v1/scans validates everything on the handler's own reader
+ *   (cached statements: no prepare per request), then hands the scan to
+ *   the scan service (scan.c) and blocks until it is committed: the answer
+ *   is sent only for a durable scan.  Who the scan is for depends on the
+ *   role: a citizen scans for themself (their account's person) or for a
+ *   companion 同行人员 (ID number and name, which must both match the
+ *   registry: one 422 for either mismatch, so the endpoint cannot be used
+ *   to look names up); a venue device 数字哨兵 or a checkpoint sends the ID
+ *   number read from an ID card, for a venue inside its own scope.
+ * - Order of checks: body shape (400), venue payload (403 when forged or
+ *   altered, 422 when not a venue code or no such venue), person (422),
+ *   temperature (422).  Nothing is written before all of them pass.
+ * - Status of the result: 201 for a new scan, 200 for a retry with the
+ *   same scan id (the first scan's time and result), 409 for a scan id
+ *   reused for another venue or person, 503 + Retry-After when the queue is
+ *   full or the commit failed (a retry with the same id is safe).
+ * - GET /api/v1/alerts lists alerts of the caller's scope (region code
+ *   prefix), newest first, persons masked; audited because it holds health
+ *   data.
+ */
 #include "checkins/checkins.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "checkins/scan_int.h"
 #include "http/http.h"
 #include "lib/util.h"
+#include "store/store.h"
 
 #include "lib/banned.h"
 
-const struct http_route checkins_routes[] = {
-	{NULL, NULL, NULL, 0, 0, 0},
+#define SCAN_BODY_MAX 2048
+#define NAME_MAX_BYTES 128
+#define ID_NUMBER_MAX 32
+#define TEMP_MIN_DC 300 /* 30.0 degC: below, a thermometer fault */
+#define TEMP_MAX_DC 450 /* 45.0 degC */
+#define KIND_MAX 32
+
+/* The person's code colour at time t, with the reason shown to them.
+ * Until the health-code engine lands every code is green; that engine
+ * replaces this function (same contract: a colour name and a reason). */
+static const char *checkins_colour_for(int64_t person_id, int64_t t, const char **reason)
+{
+	(void)person_id;
+	(void)t;
+	*reason = "no health-code rule applies yet: green by default";
+	return "green";
+}
+
+static bool scan_id_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > SCAN_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* Reads member key as a string (NULL when absent or null); answers 400
+ * and returns false when it is another type or holds a NUL. */
+static bool member_str(struct http_req *req, json_t *o, const char *key, const char **out)
+{
+	json_t *v = json_object_get(o, key);
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		http_error(req, 400, NULL, "'%s' must be a string", key);
+		return false;
+	}
+	*out = json_string_value(v);
+	return true;
+}
+
+struct person_row {
+	int64_t id;
+	char name[NAME_MAX_BYTES];
+	char grid[SCAN_REGION_MAX + 1];
 };
-const size_t checkins_routes_len = 0;
+
+static const char sql_person_by_idn[] = "SELECT id, name, grid_code FROM persons"
+					" WHERE id_number=?";
+static const char sql_person_by_id[] = "SELECT id, name, grid_code FROM persons WHERE id=?";
+static const char sql_venue[] = "SELECT k.id, v.name, v.region_code FROM venue_keys k"
+				" JOIN venues v ON v.code = k.code WHERE k.code=?";
+
+/* Looks a person up by ID number (idn) or by id.  FK_ENOTFOUND when there
+ * is none, FK_EDB on a database failure. */
+static enum fk_status person_find(const char *idn, int64_t id, struct person_row *p,
+				  struct fk_err *err)
+{
+	sqlite3_stmt *q = store_reader_stmt(idn ? sql_person_by_idn : sql_person_by_id, err);
+	if (!q)
+		return FK_EDB;
+	if (idn)
+		sqlite3_bind_text(q, 1, idn, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(q, 1, id);
+	enum fk_status st = FK_OK;
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		p->id = sqlite3_column_int64(q, 0);
+		fk_strlcpy(p->name, (const char *)sqlite3_column_text(q, 1), sizeof(p->name));
+		fk_strlcpy(p->grid, (const char *)sqlite3_column_text(q, 2), sizeof(p->grid));
+	} else if (rc == SQLITE_DONE) {
+		st = fk_fail(err, FK_ENOTFOUND, "no such person");
+	} else {
+		st = fk_fail(err, FK_EDB, "cannot read persons: %s",
+			     sqlite3_errmsg(sqlite3_db_handle(q)));
+	}
+	store_stmt_done(q);
+	return st;
+}
+
+struct venue_row {
+	int64_t id;
+	char name[256];
+	char region[SCAN_REGION_MAX + 1];
+};
+
+static enum fk_status venue_find(const char *code, struct venue_row *v, struct fk_err *err)
+{
+	sqlite3_stmt *q = store_reader_stmt(sql_venue, err);
+	if (!q)
+		return FK_EDB;
+	sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
+	enum fk_status st = FK_OK;
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		v->id = sqlite3_column_int64(q, 0);
+		fk_strlcpy(v->name, (const char *)sqlite3_column_text(q, 1), sizeof(v->name));
+		fk_strlcpy(v->region, (const char *)sqlite3_column_text(q, 2), sizeof(v->region));
+	} else if (rc == SQLITE_DONE) {
+		st = fk_fail(err, FK_ENOTFOUND, "no such venue");
+	} else {
+		st = fk_fail(err, FK_EDB, "cannot read venues: %s",
+			     sqlite3_errmsg(sqlite3_db_handle(q)));
+	}
+	store_stmt_done(q);
+	return st;
+}
+
+/* Reads "temperature" into *dc (TEMP_DC_NONE when absent).  Answers 400
+ * (not a number) or 422 (out of range) and returns false. */
+static bool temperature_of(struct http_req *req, json_t *o, int32_t *dc)
+{
+	json_t *v = json_object_get(o, "temperature");
+	*dc = TEMP_DC_NONE;
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_number(v)) {
+		http_error(req, 400, NULL, "'temperature' must be a number (degrees Celsius)");
+		return false;
+	}
+	double c = json_number_value(v);
+	/* 0.1 degC steps, rounded: 37.3 is stored as 373 whatever the float */
+	if (!(c >= TEMP_MIN_DC / 10.0 - 0.05 && c <= TEMP_MAX_DC / 10.0 + 0.05)) {
+		http_error(req, 422, NULL, "temperature %.1f is outside %d.0 to %d.0 degrees", c,
+			   TEMP_MIN_DC / 10, TEMP_MAX_DC / 10);
+		return false;
+	}
+	long r = lround(c * 10.0);
+	if (r < TEMP_MIN_DC || r > TEMP_MAX_DC) {
+		http_error(req, 422, NULL, "temperature %.1f is outside %d.0 to %d.0 degrees", c,
+			   TEMP_MIN_DC / 10, TEMP_MAX_DC / 10);
+		return false;
+	}
+	*dc = (int32_t)r;
+	return true;
+}
+
+/* Decides whose scan this is (see the design note); fills p and *source.
+ * Answers the error and returns false. */
+static bool scan_person(struct http_req *req, const char *idn, const char *name,
+			struct person_row *p, int *source)
+{
+	const struct user *u = req->user;
+	struct fk_err err;
+	enum fk_status st;
+	if (idn && strlen(idn) > ID_NUMBER_MAX) {
+		http_error(req, 422, NULL, "'id_number' is not an ID number");
+		return false;
+	}
+	if (u->role == ROLE_CITIZEN) {
+		if (!idn) {
+			if (name) {
+				http_error(req, 400, NULL, "'name' goes with 'id_number' (a companion)");
+				return false;
+			}
+			if (!u->person_id) {
+				http_error(req, 403, NULL, "this account is not bound to a person");
+				return false;
+			}
+			*source = CHECKIN_SELF;
+			st = person_find(NULL, u->person_id, p, &err);
+		} else {
+			if (!name) {
+				http_error(req, 400, NULL,
+					   "a companion needs 'name' as well as 'id_number'");
+				return false;
+			}
+			*source = CHECKIN_COMPANION;
+			st = person_find(idn, 0, p, &err);
+			if (!st && strcmp(p->name, name))
+				st = FK_ENOTFOUND;
+			if (st == FK_ENOTFOUND) {
+				/* one answer for unknown and mismatched: no name lookups */
+				http_error(req, 422, NULL,
+					   "the ID number and name do not match a registered person");
+				return false;
+			}
+		}
+	} else {
+		if (!idn) {
+			http_error(req, 400, NULL, "'id_number' is required (read from the ID card)");
+			return false;
+		}
+		*source = CHECKIN_DEVICE;
+		st = person_find(idn, 0, p, &err);
+		if (!st && name && strcmp(p->name, name)) {
+			http_error(req, 422, NULL,
+				   "the ID number and name do not match a registered person");
+			return false;
+		}
+	}
+	if (st == FK_ENOTFOUND) {
+		http_error(req, 422, NULL, "no registered person with that ID number");
+		return false;
+	}
+	if (st) {
+		http_fail(req, st, &err);
+		return false;
+	}
+	return true;
+}
+
+static void add_member(struct strbuf *o, const char *key, const char *value)
+{
+	strbuf_add_json_str(o, key);
+	strbuf_addch(o, ':');
+	strbuf_add_json_str(o, value);
+}
+
+static void scan_post(struct http_req *req)
+{
+	const unsigned char *key = scan_venue_key();
+	const char *scan_id, *payload, *idn, *name, *reason, *colour;
+	char code[VENUE_CODE_MAX + 1], at[40], masked[256];
+	struct person_row p;
+	struct venue_row v;
+	struct scan_job job;
+	struct fk_err err;
+	json_error_t jerr;
+	json_t *o = NULL;
+	enum fk_status st;
+
+	if (!key) {
+		http_error(req, 503, NULL, "scans are not being accepted right now");
+		return;
+	}
+	if (!req->body || !(o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
+					   &jerr))) {
+		http_error(req, 400, NULL, "body is not valid JSON%s%s", req->body ? ": " : "",
+			   req->body ? jerr.text : "");
+		return;
+	}
+	if (!json_is_object(o)) {
+		http_error(req, 400, NULL, "body must be a JSON object");
+		goto done;
+	}
+	if (!member_str(req, o, "scan_id", &scan_id) || !member_str(req, o, "venue", &payload) ||
+	    !member_str(req, o, "id_number", &idn) || !member_str(req, o, "name", &name))
+		goto done;
+	if (!scan_id || !payload) {
+		http_error(req, 400, NULL, "'%s' is required", !scan_id ? "scan_id" : "venue");
+		goto done;
+	}
+	if (!scan_id_valid(scan_id)) {
+		http_error(req, 422, NULL,
+			   "'scan_id' must be 1 to %d letters, digits, '-' or '_'", SCAN_ID_MAX);
+		goto done;
+	}
+	memset(&job, 0, sizeof(job));
+	if (!temperature_of(req, o, &job.temp_dc))
+		goto done;
+
+	/* the venue: signed payload, then the registry, then the scope */
+	st = venue_payload_check(key, payload, code, sizeof(code), &err);
+	if (st == FK_EFORBIDDEN) {
+		http_error(req, 403, "forged_venue_code", "%s", err.msg);
+		goto done;
+	}
+	if (st) {
+		http_error(req, 422, NULL, "%s", err.msg);
+		goto done;
+	}
+	st = venue_find(code, &v, &err);
+	if (!st && (req->user->role == ROLE_VENUE || req->user->role == ROLE_CHECKPOINT) &&
+	    !access_scope_contains(req->user->scope, v.region))
+		st = FK_ENOTFOUND; /* outside the device's scope: as if unknown */
+	if (st == FK_ENOTFOUND) {
+		http_error(req, 422, NULL, "no venue '%s'%s", code,
+			   req->user->role == ROLE_CITIZEN ? "" : " in your scope");
+		goto done;
+	}
+	if (st) {
+		http_fail(req, st, &err);
+		goto done;
+	}
+	if (!scan_person(req, idn, name, &p, &job.source))
+		goto done;
+
+	job.user_id = req->user->id;
+	fk_strlcpy(job.scan_id, scan_id, sizeof(job.scan_id));
+	job.venue_id = v.id;
+	job.person_id = p.id;
+	fk_strlcpy(job.venue_code, code, sizeof(job.venue_code));
+	fk_strlcpy(job.grid, p.grid, sizeof(job.grid));
+	st = scan_submit(&job, &err);
+	if (st == FK_ECONFLICT) {
+		http_error(req, 409, NULL, "%s", err.msg);
+		goto done;
+	}
+	if (st) {
+		req->retry_after = "1";
+		http_error(req, 503, NULL, "%s", err.msg);
+		goto done;
+	}
+
+	colour = checkins_colour_for(p.id, job.t, &reason);
+	mask_name(p.name, masked, sizeof(masked));
+	fk_format_time(job.t, at, sizeof(at));
+	strbuf_reset(&req->out);
+	strbuf_addch(&req->out, '{');
+	add_member(&req->out, "scan_id", scan_id);
+	strbuf_addch(&req->out, ',');
+	add_member(&req->out, "time", at);
+	strbuf_addstr(&req->out, ",\"venue\":{");
+	add_member(&req->out, "code", code);
+	strbuf_addch(&req->out, ',');
+	add_member(&req->out, "name", v.name);
+	strbuf_addstr(&req->out, "},\"person\":{");
+	add_member(&req->out, "name", masked);
+	strbuf_addstr(&req->out, "},");
+	add_member(&req->out, "colour", colour);
+	strbuf_addch(&req->out, ',');
+	add_member(&req->out, "reason", reason);
+	strbuf_addf(&req->out, ",\"fever_alert\":%s}", job.fever_alert ? "true" : "false");
+	req->status = job.retry ? 200 : 201;
+	req->content_type = "application/json; charset=utf-8";
+done:
+	json_decref(o);
+}
+
+/* ---------- alerts ---------- */
+
+static bool kind_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > KIND_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_'))
+			return false;
+	return true;
+}
+
+static const char sql_alerts[] =
+	"SELECT a.id, a.kind, a.at, a.region_code, coalesce(r.name, ''), a.detail,"
+	" coalesce(p.name, ''), coalesce(p.id_number, ''), a.cleared_at"
+	" FROM alerts a LEFT JOIN persons p ON p.id = a.person_id"
+	" LEFT JOIN regions r ON r.code = a.region_code"
+	" WHERE a.region_code >= ?1 AND a.region_code < ?2 AND (?3 IS NULL OR a.kind = ?3)"
+	" AND a.id < ?4 ORDER BY a.id DESC LIMIT ?5";
+
+static const char *col(sqlite3_stmt *q, int i)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+	return t ? (const char *)t : "";
+}
+
+static void alerts_get(struct http_req *req)
+{
+	const char *kind = http_query(req, "kind");
+	char after[32], hi[SCOPE_MAX + 2], cursor[64], idm[40], nm[256], at[40], audit[96];
+	struct strbuf items = STRBUF_INIT;
+	struct fk_err err;
+	int limit, n = 0, rc;
+	int64_t after_id = INT64_MAX, last = 0;
+	bool more = false;
+
+	if (kind && !kind_valid(kind)) {
+		http_error(req, 400, NULL, "kind must be an alert kind such as 'fever'");
+		return;
+	}
+	if (!http_page_params(req, &limit, after, sizeof(after)))
+		return;
+	if (*after && !fk_parse_i64(after, 1, INT64_MAX, &after_id)) {
+		http_error(req, 400, NULL, "cursor is not valid");
+		return;
+	}
+	sqlite3_stmt *q = store_reader_stmt(sql_alerts, &err);
+	if (!q) {
+		http_error(req, 503, NULL, "database unavailable");
+		return;
+	}
+	access_scope_upper(req->user->scope, hi, sizeof(hi));
+	sqlite3_bind_text(q, 1, req->user->scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, hi, -1, SQLITE_STATIC);
+	if (kind)
+		sqlite3_bind_text(q, 3, kind, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 3);
+	sqlite3_bind_int64(q, 4, after_id);
+	sqlite3_bind_int(q, 5, limit + 1);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n == limit) {
+			more = true;
+			break;
+		}
+		last = sqlite3_column_int64(q, 0);
+		const char *detail = col(q, 5);
+		mask_name(col(q, 6), nm, sizeof(nm));
+		mask_id_number(col(q, 7), idm, sizeof(idm));
+		if (n++)
+			strbuf_addch(&items, ',');
+		strbuf_addf(&items, "{\"id\":%" PRId64 ",", last);
+		add_member(&items, "kind", col(q, 1));
+		strbuf_addch(&items, ',');
+		add_member(&items, "at", fk_format_time(sqlite3_column_int64(q, 2), at, sizeof(at)));
+		strbuf_addch(&items, ',');
+		add_member(&items, "region_code", col(q, 3));
+		strbuf_addch(&items, ',');
+		add_member(&items, "region_name", col(q, 4));
+		strbuf_addstr(&items, ",\"person\":{");
+		add_member(&items, "name", nm);
+		strbuf_addch(&items, ',');
+		add_member(&items, "id_number", idm);
+		/* detail is a JSON object the server wrote itself */
+		strbuf_addstr(&items, "},\"detail\":");
+		if (detail[0] == '{')
+			strbuf_addstr(&items, detail);
+		else
+			strbuf_add_json_str(&items, detail);
+		strbuf_addstr(&items, ",\"cleared_at\":");
+		if (sqlite3_column_type(q, 8) == SQLITE_NULL)
+			strbuf_addstr(&items, "null");
+		else
+			strbuf_add_json_str(&items, fk_format_time(sqlite3_column_int64(q, 8), at,
+								   sizeof(at)));
+		strbuf_addch(&items, '}');
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		fk_fail(&err, FK_EDB, "cannot list alerts: %s", sqlite3_errmsg(sqlite3_db_handle(q)));
+		store_stmt_done(q);
+		http_fail(req, FK_EDB, &err);
+		goto done;
+	}
+	store_stmt_done(q);
+	strbuf_reset(&req->out);
+	strbuf_addstr(&req->out, "{\"items\":[");
+	strbuf_add(&req->out, items.buf, items.len);
+	strbuf_addstr(&req->out, "],\"next_cursor\":");
+	if (more) {
+		char key[32];
+		snprintf(key, sizeof(key), "%" PRId64, last);
+		http_cursor_encode(key, cursor, sizeof(cursor));
+		strbuf_add_json_str(&req->out, cursor);
+	} else {
+		strbuf_addstr(&req->out, "null");
+	}
+	strbuf_addch(&req->out, '}');
+	req->status = 200;
+	req->content_type = "application/json; charset=utf-8";
+	snprintf(audit, sizeof(audit), "kind=%s listed=%d", kind ? kind : "*", n);
+	http_audit(req, "alerts.read", *req->user->scope ? req->user->scope : "*", audit);
+done:
+	strbuf_release(&items);
+}
+
+const struct http_route checkins_routes[] = {
+	{"POST", "/api/v1/scans", scan_post, ROUTE_JSON_BODY, PERM_SCAN, SCAN_BODY_MAX},
+	{"GET", "/api/v1/alerts", alerts_get, 0, PERM_READ_ALERTS, 0},
+};
+const size_t checkins_routes_len = FK_ARRAY_LEN(checkins_routes);

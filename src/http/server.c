@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checkins/checkins.h"
 #include "http/http_int.h"
 #include "lib/textenc.h"
 #include "lib/util.h"
@@ -731,6 +732,13 @@ int cmd_serve(int argc, char **argv)
 		store_shutdown();
 		return 1;
 	}
+	/* after the index: the committer adds every scan to it */
+	if (scan_service_start(&err)) {
+		fprintf(stderr, "fangkong serve: %s\n", err.msg);
+		tracing_server_stop();
+		store_shutdown();
+		return 1;
+	}
 	char *real = realpath(web, NULL);
 	web_root = real;
 	if (!real)
@@ -773,6 +781,7 @@ int cmd_serve(int argc, char **argv)
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "fangkong serve: cannot listen on %s (in use?)\n", listen);
+		scan_service_stop();
 		tracing_server_stop();
 		store_shutdown();
 		free(real);
@@ -792,6 +801,7 @@ int cmd_serve(int argc, char **argv)
 	for (int i = 0; i < 1000 && atomic_load(&inflight) > 0; i++)
 		usleep(10000);
 	MHD_stop_daemon(d);
+	scan_service_stop(); /* commits what is queued, before the index goes */
 	tracing_server_stop();
 	store_shutdown();
 	free(real);
