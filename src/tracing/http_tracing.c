@@ -650,6 +650,7 @@ static void contacts_list(struct http_req *req)
 	size_t total = 0;
 	bool more = false;
 	const struct contact *last = NULL;
+	size_t i = 0;
 
 	tracing_params_default(&p);
 	if (!reader_or_503(req) || !http_page_params(req, &limit, after, sizeof(after)) ||
@@ -674,7 +675,7 @@ static void contacts_list(struct http_req *req)
 		goto done;
 	}
 	strbuf_addstr(&o, "{\"items\":[");
-	for (size_t i = 0; i < set->n; i++) {
+	for (; i < set->n; i++) {
 		const struct contact *k = &set->v[i];
 		if (f.venue_given && (f.household ? k->kind != EVIDENCE_HOUSEHOLD
 						  : k->kind != EVIDENCE_VENUE ||
@@ -714,8 +715,8 @@ static void contacts_list(struct http_req *req)
 		strbuf_addf(&ids, "%s%" PRIu32, ids.len ? "," : "", k->person_id);
 		last = k;
 	}
-	if (more && !f.grid) /* count the rest of the matches without lookups */
-		for (size_t i = (size_t)(last - set->v) + 1; i < set->n; i++) {
+	if (more && !f.grid) /* v[i] was counted: count the rest without lookups */
+		for (i++; i < set->n; i++) {
 			const struct contact *k = &set->v[i];
 			if (!f.venue_given || (f.household ? k->kind == EVIDENCE_HOUSEHOLD
 							   : k->kind == EVIDENCE_VENUE &&
