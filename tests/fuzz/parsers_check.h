@@ -3,8 +3,9 @@
  * tests/unit/test_parsers_fuzz.c.
  *
  * Design note.
- * - Input format: the first byte selects the parser (byte % PC_NPARSERS, so
- *   the ASCII digits '0'..'5' select 0..5 and corpus files stay readable);
+ * - Input format: the first byte selects the parser ((byte - '0') mod
+ *   PC_NPARSERS, see pc_parser_of(), so the ASCII digits '0'..'6' select
+ *   0..6 and corpus files stay readable);
  *   the rest is the parser's input.  String parsers see it cut at the first
  *   NUL, as a C string would be; the text encodings see every byte.
  * - Each pc_verify_*() takes an input *and what the parser said about it*
@@ -17,7 +18,9 @@
  *   code normalises to itself and its parent is its prefix; text_to_utf8
  *   output is valid UTF-8 (and GB18030 output converts back to the input
  *   bytes); a decoded cursor re-encodes to the same cursor, and every key
- *   encodes and decodes back.
+ *   encodes and decodes back; a venue payload is accepted exactly when it
+ *   has the payload's shape and carries the HMAC computed here, and every
+ *   input that is a venue code signs and checks back to itself.
  * - Every check returns NULL if the properties held, else a static string
  *   naming the first one broken.  Nothing allocated outlives a call.
  */
@@ -29,6 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "checkins/checkins.h"
 #include "http/http.h"
 #include "lib/strbuf.h"
 #include "lib/textenc.h"
@@ -42,8 +48,15 @@ enum pc_parser {
 	PC_REGION,
 	PC_TEXT,
 	PC_CURSOR,
+	PC_VENUE,
 	PC_NPARSERS,
 };
+
+/* The parser a first byte selects: '0' + k selects k. */
+static inline enum pc_parser pc_parser_of(uint8_t first)
+{
+	return (enum pc_parser)((uint8_t)(first - '0') % PC_NPARSERS);
+}
 
 /* "today" for idnum_parse: 2024-06-01T00:00:00+08:00 */
 #define PC_NOW ((int64_t)1717171200)
@@ -659,6 +672,133 @@ static inline const char *pc_check_cursor(const char *cursor)
 	return NULL;
 }
 
+/* ---- venue payloads (venue_payload_check / venue_payload_make) ---- */
+
+/* The fuzzer's venue key: bytes 0, 1, ..., 31. */
+static inline void pc_venue_key(unsigned char key[VENUE_KEY_BYTES])
+{
+	for (int i = 0; i < VENUE_KEY_BYTES; i++)
+		key[i] = (unsigned char)i;
+}
+
+static inline bool pc_venue_code_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || pc_digit(c) || c == '-' ||
+	       c == '_';
+}
+
+/* Oracle of the shape "FK1:V:" code ":" sig, code 1..VENUE_CODE_MAX code
+ * characters, sig 16 of [A-Z2-7]; *code_len set when it has it. */
+static inline bool pc_venue_shape(const char *s, size_t *code_len)
+{
+	size_t n = strlen(s);
+	if (n < 6 + 1 + 1 + 16 || memcmp(s, "FK1:V:", 6) != 0 || s[n - 17] != ':')
+		return false;
+	size_t len = n - 6 - 17;
+	if (len < 1 || len > VENUE_CODE_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!pc_venue_code_char(s[6 + i]))
+			return false;
+	for (size_t i = n - 16; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '2' && s[i] <= '7')))
+			return false;
+	*code_len = len;
+	return true;
+}
+
+/* The signature of a code of len bytes, computed here from the definition:
+ * crypto_auth of "V:" code, first 10 bytes, RFC 4648 base32 bit by bit. */
+static inline void pc_venue_sig(const unsigned char key[VENUE_KEY_BYTES], const char *code,
+                                size_t len, char out[17])
+{
+	unsigned char msg[2 + VENUE_CODE_MAX], mac[crypto_auth_BYTES];
+	msg[0] = 'V';
+	msg[1] = ':';
+	memcpy(msg + 2, code, len);
+	crypto_auth(mac, msg, 2 + len, key);
+	for (int i = 0; i < 16; i++) {
+		int v = 0;
+		for (int b = 0; b < 5; b++) {
+			int bit = i * 5 + b;
+			v = v << 1 | (mac[bit / 8] >> (7 - bit % 8) & 1);
+		}
+		out[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[v];
+	}
+	out[16] = '\0';
+}
+
+/* Verifies what venue_payload_check said about s: status st, and code
+ * (size bytes, followed by PC_GUARD bytes that were 0xA5) when FK_OK. */
+static inline const char *pc_verify_venue(const char *s, size_t size, enum fk_status st,
+                                          const char *code)
+{
+	unsigned char key[VENUE_KEY_BYTES];
+	pc_venue_key(key);
+	for (size_t i = size; i < size + PC_GUARD; i++)
+		if ((unsigned char)code[i] != 0xA5)
+			return "venue: check wrote past the code buffer";
+	size_t len = 0;
+	if (!pc_venue_shape(s, &len))
+		return st == FK_EINVAL ? NULL : "venue: a malformed payload was not FK_EINVAL";
+	char sig[17];
+	pc_venue_sig(key, s + 6, len, sig);
+	bool genuine = !strcmp(s + 6 + len + 1, sig);
+	if (!genuine)
+		return st == FK_EFORBIDDEN ? NULL : "venue: a bad signature was not FK_EFORBIDDEN";
+	if (size <= len)
+		return st != FK_OK ? NULL : "venue: accepted a code too long for the buffer";
+	if (st != FK_OK)
+		return "venue: rejected a genuine payload";
+	if (strnlen(code, size) != len || memcmp(code, s + 6, len) != 0)
+		return "venue: the code returned is not the payload's";
+	return NULL;
+}
+
+static inline const char *pc_check_venue(const char *s)
+{
+	unsigned char key[VENUE_KEY_BYTES];
+	pc_venue_key(key);
+	static const size_t sizes[] = {0, 1, 8, VENUE_CODE_MAX + 1};
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		char code[VENUE_CODE_MAX + 1 + PC_GUARD];
+		memset(code, 0xA5, sizeof(code));
+		struct fk_err err = {FK_OK, ""};
+		enum fk_status st = venue_payload_check(key, s, code, sizes[k], &err);
+		const char *bad = pc_verify_venue(s, sizes[k], st, code);
+		if (bad)
+			return bad;
+		if (st != FK_OK && (!err.msg[0] || strnlen(err.msg, FK_ERR_MAX) == FK_ERR_MAX))
+			return "venue: a refusal without a terminated message";
+	}
+	/* the input as a venue code: signs exactly when it is one, and checks back */
+	size_t n = strlen(s);
+	bool is_code = n >= 1 && n <= VENUE_CODE_MAX;
+	for (size_t i = 0; i < n && is_code; i++)
+		is_code = pc_venue_code_char(s[i]);
+	char payload[VENUE_PAYLOAD_MAX + PC_GUARD];
+	memset(payload, 0xA5, sizeof(payload));
+	bool made = venue_payload_make(key, s, payload, VENUE_PAYLOAD_MAX);
+	for (size_t i = VENUE_PAYLOAD_MAX; i < sizeof(payload); i++)
+		if ((unsigned char)payload[i] != 0xA5)
+			return "venue: make wrote past its buffer";
+	if (made != is_code)
+		return made ? "venue: signed something that is not a venue code"
+		            : "venue: refused to sign a venue code";
+	if (!made)
+		return NULL;
+	char sig[17], back[VENUE_CODE_MAX + 1];
+	pc_venue_sig(key, s, n, sig);
+	if (strncmp(payload, "FK1:V:", 6) != 0 || strncmp(payload + 6, s, n) != 0 ||
+	    payload[6 + n] != ':' || strcmp(payload + 7 + n, sig) != 0)
+		return "venue: made payload differs from FK1:V:<code>:<HMAC>";
+	struct fk_err err = {FK_OK, ""};
+	if (venue_payload_check(key, payload, back, sizeof(back), &err) != FK_OK ||
+	    strcmp(back, s) != 0)
+		return "venue: a made payload does not check back to its code";
+	return NULL;
+}
+
 /* ---- dispatch ---- */
 
 /* Runs the parser selected by data[0] on data[1..len); NULL if every
@@ -669,7 +809,7 @@ static inline const char *pc_check_input(const uint8_t *data, size_t len)
 		return NULL;
 	const char *rest = (const char *)data + 1;
 	size_t n = len - 1;
-	enum pc_parser which = (enum pc_parser)(data[0] % PC_NPARSERS);
+	enum pc_parser which = pc_parser_of(data[0]);
 	if (which == PC_TEXT) {
 		/* exact-size copy so ASan sees reads past the end */
 		char *copy = malloc(n ? n : 1);
@@ -701,6 +841,9 @@ static inline const char *pc_check_input(const uint8_t *data, size_t len)
 		break;
 	case PC_CURSOR:
 		bad = pc_check_cursor(s);
+		break;
+	case PC_VENUE:
+		bad = pc_check_venue(s);
 		break;
 	case PC_TEXT:
 	case PC_NPARSERS:

@@ -42,7 +42,7 @@ Test(parsers_fuzz, corpus_replays_clean)
 		const char *bad = pc_check_input((const uint8_t *)data, len);
 		cr_expect_null(bad, "corpus file '%s': %s", path.buf, bad ? bad : "");
 		if (len)
-			per_parser[(unsigned char)data[0] % PC_NPARSERS]++;
+			per_parser[pc_parser_of((uint8_t)data[0])]++;
 		free(data);
 		strbuf_release(&path);
 		files++;
@@ -130,6 +130,26 @@ Test(parsers_fuzz, checkers_reject_wrong_answers)
 	memcpy(buf, "abd", 4);
 	cr_assert_str_eq(pc_verify_cursor("YWJj", 8, true, buf),
 	                 "cursor: decoded key does not re-encode to the same cursor");
+
+	/* venue: a genuine payload refused, a forged one accepted, a bad code */
+	static const char genuine[] = "FK1:V:V6109020010050001:7VTF3LFX4GTV2FY3";
+	char code[VENUE_CODE_MAX + 1 + PC_GUARD];
+	memset(code, 0xA5, sizeof(code));
+	cr_assert_str_eq(pc_verify_venue(genuine, 20, FK_EFORBIDDEN, code),
+	                 "venue: rejected a genuine payload");
+	cr_assert_str_eq(pc_verify_venue("FK1:V:V6109020010050001:7VTF3LFX4GTV2FY4", 20, FK_OK,
+	                                 code),
+	                 "venue: a bad signature was not FK_EFORBIDDEN");
+	cr_assert_str_eq(pc_verify_venue("FK1:V:V1:7VTF3LFX4GTV2FY", 20, FK_EFORBIDDEN, code),
+	                 "venue: a malformed payload was not FK_EINVAL");
+	memcpy(code, "V6109020010050002", 18);
+	cr_assert_str_eq(pc_verify_venue(genuine, 20, FK_OK, code),
+	                 "venue: the code returned is not the payload's");
+	memcpy(code, "V6109020010050001", 18);
+	cr_assert_null(pc_verify_venue(genuine, 20, FK_OK, code));
+	code[20] = 0;
+	cr_assert_str_eq(pc_verify_venue(genuine, 20, FK_OK, code),
+	                 "venue: check wrote past the code buffer");
 }
 
 /* The selector byte reaches each parser: a bad answer from a known-good
@@ -140,9 +160,10 @@ Test(parsers_fuzz, dispatch_by_first_byte)
 	    "02024-06-01T00:00:00+08:00", "1-9223372036854775808",
 	    "211010519491231002X",        "3610900000000",
 	    "4\xE4\xB8\xAD\xD6\xD0",      "5YWJj",
+	    "6FK1:V:V6109020010050001:7VTF3LFX4GTV2FY3",
 	};
 	for (size_t i = 0; i < FK_ARRAY_LEN(good); i++) {
-		cr_assert_eq((good[i][0] - '0') % PC_NPARSERS, (int)i);
+		cr_assert_eq(pc_parser_of((uint8_t)good[i][0]), (int)i);
 		const char *bad = pc_check_input((const uint8_t *)good[i], strlen(good[i]));
 		cr_expect_null(bad, "'%s': %s", good[i], bad ? bad : "");
 	}
