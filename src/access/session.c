@@ -377,6 +377,12 @@ enum fk_status session_login(sqlite3 *wdb, const char *username, const char *pas
 	return FK_OK;
 }
 
+static const char sql_session_lookup[] =
+	"SELECT u.id, u.username, u.role, u.scope,"
+	" u.must_change_password, u.person_id FROM sessions s"
+	" JOIN users u ON u.id = s.user_id"
+	" WHERE s.token_hash=? AND s.expires_at > ? AND u.disabled=0";
+
 enum fk_status session_lookup(sqlite3 *db, const char *token, struct user *out,
 			      struct fk_err *err)
 {
@@ -384,12 +390,11 @@ enum fk_status session_lookup(sqlite3 *db, const char *token, struct user *out,
 	if (!token_valid(token))
 		return fk_fail(err, FK_EAUTH, "session expired or unknown");
 	token_hash(token, th);
-	sqlite3_stmt *q = store_prepare(db,
-					"SELECT u.id, u.username, u.role, u.scope,"
-					" u.must_change_password, u.person_id FROM sessions s"
-					" JOIN users u ON u.id = s.user_id"
-					" WHERE s.token_hash=? AND s.expires_at > ? AND u.disabled=0",
-					err);
+	/* every request of a server looks its session up: on the thread's
+	 * reader use its cached statement rather than compiling the join */
+	bool cached = db && db == store_reader();
+	sqlite3_stmt *q = cached ? store_reader_stmt(sql_session_lookup, err)
+				 : store_prepare(db, sql_session_lookup, err);
 	if (!q)
 		return FK_EDB;
 	enum fk_status st = FK_OK;
@@ -403,7 +408,10 @@ enum fk_status session_lookup(sqlite3 *db, const char *token, struct user *out,
 	} else if (!user_from_row(q, 4, 5, out)) {
 		st = fk_fail(err, FK_EAUTH, "session expired or unknown");
 	}
-	sqlite3_finalize(q);
+	if (cached)
+		store_stmt_done(q);
+	else
+		sqlite3_finalize(q);
 	return st;
 }
 
