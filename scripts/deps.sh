@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PKGS="build-essential pkg-config sqlite3 libsqlite3-dev libmicrohttpd-dev
 libjansson-dev libsodium-dev libqrencode-dev libpng-dev libinih-dev
 libxlsxwriter-dev libcriterion-dev nodejs npm chromium zbar-tools xlsx2csv
-prometheus wrk curl libfreetype-dev fonts-wqy-microhei libxml2-utils"
+prometheus wrk curl libfreetype-dev fonts-wqy-microhei libxml2-utils openssl"
 
 missing=""
 for p in $PKGS; do
