@@ -398,11 +398,10 @@ static void add_block(struct poster_layout *lo, struct poster_font *f, const cha
 			/* out of lines: drop characters until "…" fits */
 			static const char ell[] = "…";
 			for (;;) {
-				char tmp[POSTER_TEXT_MAX];
-				snprintf(tmp, sizeof(tmp), "%s%s", buf, ell);
-				if (len == 0 || text_width(f, tmp, px, bold) <= width) {
-					fk_strlcpy(buf, tmp, sizeof(buf));
-					break;
+				if (len + sizeof(ell) <= sizeof(buf)) {
+					memcpy(buf + len, ell, sizeof(ell));
+					if (len == 0 || text_width(f, buf, px, bold) <= width)
+						break;
 				}
 				do /* back to the previous character boundary */
 					len--;
