@@ -257,7 +257,7 @@ static void scan_post(struct http_req *req)
 {
 	const unsigned char *key = scan_venue_key();
 	const char *scan_id, *payload, *idn, *name, *reason, *colour;
-	char code[VENUE_CODE_MAX + 1], at[40], masked[256];
+	char code[VENUE_CODE_MAX + 1], at[40], masked[256], idbuf[ID_NUMBER_MAX + 1];
 	struct person_row p;
 	struct venue_row v;
 	struct scan_job job;
@@ -318,6 +318,17 @@ static void scan_post(struct http_req *req)
 	if (st) {
 		http_fail(req, st, &err);
 		goto done;
+	}
+	if (idn) {
+		/* the check character may be typed as a lower-case x */
+		if (!fk_strlcpy(idbuf, idn, sizeof(idbuf))) {
+			http_error(req, 422, NULL, "'id_number' is not an ID number");
+			goto done;
+		}
+		size_t n = strlen(idbuf);
+		if (n && idbuf[n - 1] == 'x')
+			idbuf[n - 1] = 'X';
+		idn = idbuf;
 	}
 	if (!scan_person(req, idn, name, &p, &job.source))
 		goto done;
