@@ -5,6 +5,7 @@ import { renderLogin, renderPasswordChange } from './js/login.js';
 import { renderRegion } from './js/regions.js';
 import { renderPersons, renderPerson, renderHousehold, canSeePersons } from './js/persons.js';
 import { renderUsers, canManageUsers } from './js/users.js';
+import { renderCases, renderCase, renderChain, canTrace } from './js/cases.js';
 
 const $ = id => document.getElementById(id);
 const view = $('view');
@@ -45,6 +46,7 @@ function renderHeader() {
   $('userbox').hidden = !on;
   $('change-password').hidden = forced;
   $('nav-users').hidden = !canManageUsers(u);
+  $('nav-cases').hidden = !canTrace(u);
   // roles without person access do not get a menu item that only says no
   document.querySelector('#mainnav a[data-nav="persons"]').hidden = !!u && !canSeePersons(u);
   if (!on) return;
@@ -132,7 +134,7 @@ export async function route() {
     return;
   }
   if (name !== 'login') clearError();
-  markNav(name === 'person' || name === 'household' ? 'persons' : name);
+  markNav(name === 'person' || name === 'household' ? 'persons' : name === 'case' || name === 'chain' ? 'cases' : name);
   clear(view);
   view.dataset.view = name;
   window.scrollTo(0, 0);
@@ -171,6 +173,12 @@ export async function route() {
       return renderHousehold(view, parts[1], app, nav);
     case 'users':
       return renderUsers(view, app, nav);
+    case 'cases':
+      return renderCases(view, app, nav);
+    case 'case':
+      return renderCase(view, parts[1], app, nav);
+    case 'chain':
+      return renderChain(view, parts[1], app, nav);
     default:
       location.replace('#/region');
   }
