@@ -8,6 +8,7 @@
 // whose last element is "..." may have more elements; objects must have
 // exactly the documented keys.  $NAME variables are filled from the
 // fixture below, in requests and responses alike.
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, run, startServer, api, sql, eq, ROOT, createUser } from '../lib/harness.mjs';
@@ -31,6 +32,23 @@ V.NEW_TOKEN = await login('zhao.tracer', 'initial-pass-1');
 V.PERSON_ID = sql(S.db, `SELECT id FROM persons WHERE grid_code='${V.GRID}' ORDER BY id LIMIT 1`);
 V.HOUSEHOLD_ID = sql(S.db, `SELECT household_id FROM persons WHERE id=${V.PERSON_ID}`);
 V.VENUE = sql(S.db, `SELECT code FROM venues ORDER BY code LIMIT 1`);
+// scans: VENUE's signed QR text (HMAC-SHA-512 of "V:"+code under meta
+// 'venue_key', first 10 bytes, base32), a citizen speaking for PERSON_ID,
+// a venue device for the city
+V.PERSON_ID_NUMBER = sql(S.db, `SELECT id_number FROM persons WHERE id=${V.PERSON_ID}`);
+{
+  const key = Buffer.from(sql(S.db, "SELECT value FROM meta WHERE key='venue_key'"), 'hex');
+  const mac = createHmac('sha512', key).update('V:' + V.VENUE).digest().subarray(0, 10);
+  let bits = 0, acc = 0, sig = '';
+  for (const b of mac) { acc = (acc << 8) | b; bits += 8; while (bits >= 5) { sig += 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[(acc >>> (bits - 5)) & 31]; bits -= 5; } }
+  V.VENUE_PAYLOAD = `FK1:V:${V.VENUE}:${sig}`;
+  const c = await api(S.url, 'POST', '/api/v1/users', { token: V.ADMIN_TOKEN, body: { username: 'docs.citizen', role: 'citizen', person: V.PERSON_ID_NUMBER, password: 'initial-pass-1' } });
+  if (c.status !== 201) throw new Error(c.text);
+  V.CITIZEN_TOKEN = await login('docs.citizen', 'initial-pass-1');
+  await api(S.url, 'POST', '/api/v1/me/password', { token: V.CITIZEN_TOKEN, body: { old_password: 'initial-pass-1', new_password: 'example-pass-1' } });
+}
+await createUser(S, V.ADMIN_TOKEN, { username: 'gate.one', role: 'venue', scope: '6109', password: 'example-pass-1' });
+V.DEVICE_TOKEN = await login('gate.one', 'example-pass-1');
 
 const subst = s => s.replace(/\$([A-Z_]+)/g, (m, k) => (k in V ? V[k] : m));
 
@@ -81,7 +99,8 @@ test('docs/api.md has examples for every route', async () => {
   const documented = new Set(examples.map(e => split(e.req).first.replace(/\?.*$/, '').replace(/\/(\d+|\$[A-Z_]+)$/, '/{id}')));
   for (const want of ['POST /api/v1/sessions', 'DELETE /api/v1/sessions/current', 'GET /api/v1/me', 'POST /api/v1/me/password',
     'GET /api/v1/users', 'POST /api/v1/users', 'GET /api/v1/regions', 'GET /api/v1/persons',
-    'GET /api/v1/persons/{id}', 'GET /api/v1/households', 'GET /api/v1/households/{id}', 'GET /api/v1/venues', 'GET /healthz', 'GET /metrics'])
+    'GET /api/v1/persons/{id}', 'GET /api/v1/households', 'GET /api/v1/households/{id}', 'GET /api/v1/venues', 'GET /healthz', 'GET /metrics',
+    'POST /api/v1/scans', 'GET /api/v1/alerts'])
     if (![...documented].some(d => d === want)) throw new Error(`no example for ${want}`);
 });
 
