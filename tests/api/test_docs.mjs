@@ -49,6 +49,21 @@ V.PERSON_ID_NUMBER = sql(S.db, `SELECT id_number FROM persons WHERE id=${V.PERSO
 }
 await createUser(S, V.ADMIN_TOKEN, { username: 'gate.one', role: 'venue', scope: '6109', password: 'example-pass-1' });
 V.DEVICE_TOKEN = await login('gate.one', 'example-pass-1');
+// cases: a tracer; a case living with others (the generated city has no
+// check-ins, so its close contacts are its household); a person the POST
+// example makes a case
+await createUser(S, V.ADMIN_TOKEN, { username: 'liu.tracer', role: 'tracer', scope: '6109', password: 'example-pass-1' });
+V.TRACER_TOKEN = await login('liu.tracer', 'example-pass-1');
+{
+  // households away from PERSON_ID, whom the scan examples check in
+  const [c1, c2] = sql(S.db, `SELECT min(id) FROM persons WHERE household_id IS NOT NULL
+    AND household_id <> (SELECT household_id FROM persons WHERE id = ${V.PERSON_ID})
+    GROUP BY household_id HAVING count(*) >= 3 ORDER BY household_id LIMIT 2`).split('\n');
+  V.NEW_CASE_ID_NUMBER = sql(S.db, `SELECT id_number FROM persons WHERE id = ${c2}`);
+  const r = await api(S.url, 'POST', '/api/v1/cases', { token: V.TRACER_TOKEN, body: { id_number: sql(S.db, `SELECT id_number FROM persons WHERE id = ${c1}`), onset_at: '2022-01-10T08:00:00+08:00', found_where: '发热门诊' } });
+  if (r.status !== 201) throw new Error(r.text);
+  [V.CASE_ID, V.CHAIN_ID, V.CASE_PERSON_ID] = [String(r.body.id), String(r.body.chain_id), c1];
+}
 
 const subst = s => s.replace(/\$([A-Z_]+)/g, (m, k) => (k in V ? V[k] : m));
 
@@ -100,6 +115,8 @@ test('docs/api.md has examples for every route', async () => {
   for (const want of ['POST /api/v1/sessions', 'DELETE /api/v1/sessions/current', 'GET /api/v1/me', 'POST /api/v1/me/password',
     'GET /api/v1/users', 'POST /api/v1/users', 'GET /api/v1/regions', 'GET /api/v1/persons',
     'GET /api/v1/persons/{id}', 'GET /api/v1/households', 'GET /api/v1/households/{id}', 'GET /api/v1/venues', 'GET /healthz', 'GET /metrics',
+    'POST /api/v1/cases', 'GET /api/v1/cases', 'GET /api/v1/cases/{id}', 'GET /api/v1/cases/$CASE_ID/contacts',
+    'GET /api/v1/cases/$CASE_ID/contacts/counts', 'GET /api/v1/cases/$CASE_ID/trajectory', 'GET /api/v1/chains/{id}',
     'POST /api/v1/scans', 'GET /api/v1/alerts'])
     if (![...documented].some(d => d === want)) throw new Error(`no example for ${want}`);
 });
