@@ -30,6 +30,14 @@
  *     IGNORE into the time-ordered WITHOUT ROWID table, IMPORT_BATCH rows
  *     a transaction, synchronous=FULL at each commit.
  *
+ * Two threads.  The calling thread reads, validates and writes rejects;
+ * valid rows go in chunks of 16384 through a ring of four chunks to a
+ * writer thread that alone uses the database connection until it is
+ * joined.  On two cores parsing overlaps with SQLite's inserts, which are
+ * the larger half of the work.  If the writer fails, the reader stops at
+ * its next chunk; if the reader fails, the writer commits what it was
+ * given (whole, valid rows) and stops.
+ *
  * Batches and audit.  The importer decides where batches end: the writer
  * is opened with an unbounded batch, and at every IMPORT_BATCH rows the
  * importer appends its audit row ("checkin.import", lines and rows
@@ -38,7 +46,8 @@
  *
  * Invariants.
  *   - A row reaches the writer only after all three fields are valid.
- *   - rep->rows = inserted + unchanged + rejected at every return.
+ *   - rep->rows = inserted + unchanged + rejected at every return; the
+ *     reading thread counts rejected, the writing thread the others.
  *   - Every prepared statement and the writer are released on every path
  *     (importer_release()).
  */
@@ -47,6 +56,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,11 +91,15 @@ static const char *const cols[IMPORT_COLS] = {"id_number", "venue_code", "time"}
 
 /* ---------------------------------------------------------------- maps */
 
-/* 17-digit ID prefix -> persons.id.  Keys are stored + 1 so 0 marks an
- * empty slot. */
+/* 17-digit ID prefix -> persons.id.  Key and value share a slot (one
+ * cache miss a lookup); keys are stored + 1 so 0 marks an empty slot. */
+struct idslot {
+	uint64_t key;
+	int64_t val;
+};
+
 struct idmap {
-	uint64_t *keys;
-	int64_t *vals;
+	struct idslot *slot;
 	size_t mask, n;
 };
 
@@ -99,16 +113,14 @@ static void idmap_init(struct idmap *m, size_t expect)
 	size_t cap = 1024;
 	while (cap < expect * 2)
 		cap *= 2;
-	m->keys = fk_xcalloc(cap, sizeof(uint64_t));
-	m->vals = fk_xcalloc(cap, sizeof(int64_t));
+	m->slot = fk_xcalloc(cap, sizeof(*m->slot));
 	m->mask = cap - 1;
 	m->n = 0;
 }
 
 static void idmap_release(struct idmap *m)
 {
-	free(m->keys);
-	free(m->vals);
+	free(m->slot);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -117,21 +129,21 @@ static void idmap_put(struct idmap *m, uint64_t key, int64_t val)
 {
 	uint64_t k = key + 1;
 	size_t i = idmap_slot(m, k);
-	while (m->keys[i] && m->keys[i] != k)
+	while (m->slot[i].key && m->slot[i].key != k)
 		i = (i + 1) & m->mask;
-	if (!m->keys[i])
+	if (!m->slot[i].key)
 		m->n++;
-	m->keys[i] = k;
-	m->vals[i] = val;
+	m->slot[i].key = k;
+	m->slot[i].val = val;
 }
 
 static bool idmap_get(const struct idmap *m, uint64_t key, int64_t *val)
 {
 	uint64_t k = key + 1;
 	size_t i = idmap_slot(m, k);
-	while (m->keys[i]) {
-		if (m->keys[i] == k) {
-			*val = m->vals[i];
+	while (m->slot[i].key) {
+		if (m->slot[i].key == k) {
+			*val = m->slot[i].val;
 			return true;
 		}
 		i = (i + 1) & m->mask;
@@ -360,7 +372,6 @@ static enum fk_status write_reject(struct importer *im, uint64_t line, const cha
 		return fk_fail(err, FK_EIO, "cannot write '%s': %s", im->rep->rejects_path,
 			       strerror(errno));
 	im->rep->rejected++;
-	im->rep->rows++;
 	return FK_OK;
 }
 
@@ -529,7 +540,35 @@ static bool validate_row(struct importer *im, const struct csv_row *row, struct 
 	return true;
 }
 
-/* ------------------------------------------------------------- batches */
+/* ------------------------------------------------- the writer thread */
+
+/* Valid rows travel from the reading thread to the writing thread in
+ * chunks, through a ring of PIPE_CHUNKS: the reader fills chunk prod % N
+ * while the writer empties chunk cons % N (cons <= prod <= cons + N). */
+#define PIPE_CHUNK_ROWS 16384
+#define PIPE_CHUNKS 4
+
+struct vrow {
+	struct checkin c;
+	uint64_t line;
+};
+
+struct chunk {
+	size_t n;
+	struct vrow row[PIPE_CHUNK_ROWS];
+};
+
+struct pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct chunk *chunk[PIPE_CHUNKS];
+	uint64_t prod, cons; /* chunks published, chunks written */
+	bool eof;            /* the reader published its last chunk */
+	bool failed;         /* the writer stopped on an error (wst, werr) */
+	enum fk_status wst;
+	struct fk_err werr;
+	struct importer *im;
+};
 
 static enum fk_status batch_end(struct importer *im, struct fk_err *err)
 {
@@ -552,29 +591,93 @@ static enum fk_status batch_end(struct importer *im, struct fk_err *err)
 	return st;
 }
 
-static enum fk_status import_row(struct importer *im, const struct csv_row *row,
+static enum fk_status write_chunk(struct importer *im, const struct chunk *ch, struct fk_err *err)
+{
+	enum fk_status st;
+	for (size_t i = 0; i < ch->n; i++) {
+		const struct vrow *v = &ch->row[i];
+		bool ins = false;
+		if ((st = checkin_writer_add(im->w, &v->c, &ins, err)))
+			return st;
+		if (!im->batch_rows)
+			im->batch_first = v->line;
+		im->batch_last = v->line;
+		if (ins) {
+			im->rep->inserted++;
+			im->batch_inserted++;
+		} else {
+			im->rep->unchanged++;
+		}
+		if (++im->batch_rows >= IMPORT_BATCH && (st = batch_end(im, err)))
+			return st;
+	}
+	return FK_OK;
+}
+
+static void *writer_main(void *arg)
+{
+	struct pipe *pp = arg;
+	enum fk_status st = FK_OK;
+	struct fk_err err = {FK_OK, ""};
+	for (;;) {
+		pthread_mutex_lock(&pp->mu);
+		while (pp->cons == pp->prod && !pp->eof)
+			pthread_cond_wait(&pp->cv, &pp->mu);
+		bool done = pp->cons == pp->prod;
+		pthread_mutex_unlock(&pp->mu);
+		if (done)
+			break;
+		st = write_chunk(pp->im, pp->chunk[pp->cons % PIPE_CHUNKS], &err);
+		if (st)
+			break;
+		pthread_mutex_lock(&pp->mu);
+		pp->cons++;
+		pthread_cond_broadcast(&pp->cv);
+		pthread_mutex_unlock(&pp->mu);
+	}
+	if (!st)
+		st = batch_end(pp->im, &err);
+	if (st) {
+		pthread_mutex_lock(&pp->mu);
+		pp->failed = true;
+		pp->wst = st;
+		pp->werr = err;
+		pthread_cond_broadcast(&pp->cv);
+		pthread_mutex_unlock(&pp->mu);
+	}
+	return NULL;
+}
+
+/* Hands the reader's current chunk to the writer and waits for a free
+ * one; false when the writer has failed. */
+static bool pipe_publish(struct pipe *pp, bool last)
+{
+	pthread_mutex_lock(&pp->mu);
+	pp->prod++;
+	pp->eof = last;
+	pthread_cond_broadcast(&pp->cv);
+	while (!last && !pp->failed && pp->prod - pp->cons >= PIPE_CHUNKS)
+		pthread_cond_wait(&pp->cv, &pp->mu);
+	bool ok = !pp->failed;
+	pthread_mutex_unlock(&pp->mu);
+	if (ok && !last)
+		pp->chunk[pp->prod % PIPE_CHUNKS]->n = 0;
+	return ok;
+}
+
+/* ----------------------------------------------------------- reading */
+
+static enum fk_status import_row(struct importer *im, struct pipe *pp, const struct csv_row *row,
 				 struct fk_err *err)
 {
 	struct reject rj = {"", ""};
-	struct checkin c;
-	bool ins = false;
-	if (!validate_row(im, row, &c, &rj))
+	struct chunk *ch = pp->chunk[pp->prod % PIPE_CHUNKS];
+	struct vrow *v = &ch->row[ch->n];
+	if (!validate_row(im, row, &v->c, &rj))
 		return write_reject(im, row->line, rj.field, rj.reason, row->raw, row->raw_len, err);
-	enum fk_status st = checkin_writer_add(im->w, &c, &ins, err);
-	if (st)
-		return st;
-	if (!im->batch_rows)
-		im->batch_first = row->line;
-	im->batch_last = row->line;
-	im->rep->rows++;
-	if (ins) {
-		im->rep->inserted++;
-		im->batch_inserted++;
-	} else {
-		im->rep->unchanged++;
-	}
-	if (++im->batch_rows >= IMPORT_BATCH)
-		return batch_end(im, err);
+	v->line = row->line;
+	if (++ch->n == PIPE_CHUNK_ROWS && !pipe_publish(pp, false))
+		return FK_EDB; /* the writer's error is reported */
 	return FK_OK;
 }
 
@@ -605,23 +708,13 @@ static enum fk_status check_header(struct importer *im, struct csv_reader *r, st
 	return st;
 }
 
-static enum fk_status import_records(struct importer *im, const char *data, size_t len,
-				     struct fk_err *err)
+static enum fk_status read_records(struct importer *im, struct pipe *pp, struct csv_reader *r,
+				   size_t len, struct fk_err *err)
 {
-	struct csv_limits lim = {IMPORT_MAX_FIELD, IMPORT_MAX_RECORD, 16};
-	struct csv_reader *r = csv_reader_new(data, len, &lim);
 	struct fk_progress prog;
 	struct csv_row row;
-	enum fk_status st;
+	enum fk_status st = FK_OK;
 	uint64_t n = 0;
-
-	if ((st = check_header(im, r, err)))
-		goto free_reader;
-	if (unlink(im->rep->rejects_path) && errno != ENOENT) {
-		st = fk_fail(err, FK_EIO, "cannot remove stale '%s': %s", im->rep->rejects_path,
-			     strerror(errno));
-		goto free_reader;
-	}
 	fk_progress_init(&prog, "import checkins", 0);
 	for (;;) {
 		struct fk_err cerr = {FK_OK, ""};
@@ -638,20 +731,71 @@ static enum fk_status import_records(struct importer *im, const char *data, size
 		} else if (row.nfields == 1 && row.lens[0] == 0) {
 			continue;
 		} else {
-			st = import_row(im, &row, err);
+			st = import_row(im, pp, &row, err);
 		}
 		if (st)
-			goto free_reader;
+			return st;
 		if ((++n & 65535) == 0 && prog.enabled) {
 			size_t off = csv_offset(r);
 			prog.total = off ? (uint64_t)((double)n * len / off) : 0;
 			fk_progress_update(&prog, n);
 		}
 	}
-	if ((st = batch_end(im, err)))
-		goto free_reader;
 	prog.total = n;
 	fk_progress_done(&prog, n);
+	return FK_OK;
+}
+
+/* Reads and validates on this thread, writes on a second one: on two
+ * cores the SQLite inserts and the parsing overlap. */
+static enum fk_status import_records(struct importer *im, const char *data, size_t len,
+				     struct fk_err *err)
+{
+	struct csv_limits lim = {IMPORT_MAX_FIELD, IMPORT_MAX_RECORD, 16};
+	struct csv_reader *r = csv_reader_new(data, len, &lim);
+	struct pipe pp;
+	pthread_t th;
+	enum fk_status st;
+
+	memset(&pp, 0, sizeof(pp));
+	pp.im = im;
+	if ((st = check_header(im, r, err)))
+		goto free_reader;
+	if (unlink(im->rep->rejects_path) && errno != ENOENT) {
+		st = fk_fail(err, FK_EIO, "cannot remove stale '%s': %s", im->rep->rejects_path,
+			     strerror(errno));
+		goto free_reader;
+	}
+	for (size_t i = 0; i < PIPE_CHUNKS; i++)
+		pp.chunk[i] = fk_xmalloc(sizeof(struct chunk));
+	pp.chunk[0]->n = 0;
+	pthread_mutex_init(&pp.mu, NULL);
+	pthread_cond_init(&pp.cv, NULL);
+	if (pthread_create(&th, NULL, writer_main, &pp)) {
+		st = fk_fail(err, FK_EIO, "cannot start the writer thread");
+		goto free_pipe;
+	}
+	st = read_records(im, &pp, r, len, err);
+	if (st) {
+		/* stop the writer: nothing more comes; the open batch is
+		 * rolled back by the caller */
+		pthread_mutex_lock(&pp.mu);
+		pp.eof = true;
+		pthread_cond_broadcast(&pp.cv);
+		pthread_mutex_unlock(&pp.mu);
+	} else {
+		pipe_publish(&pp, true);
+	}
+	pthread_join(th, NULL);
+	if (pp.failed) {
+		st = pp.wst;
+		*err = pp.werr;
+	}
+free_pipe:
+	pthread_cond_destroy(&pp.cv);
+	pthread_mutex_destroy(&pp.mu);
+	for (size_t i = 0; i < PIPE_CHUNKS; i++)
+		free(pp.chunk[i]);
 free_reader:
 	csv_reader_free(r);
 	return st;
@@ -715,6 +859,7 @@ enum fk_status checkins_import(sqlite3 *db, const char *path, const char *actor,
 	if ((st = checkin_writer_open(db, SIZE_MAX, &im.w, err)))
 		goto restore;
 	st = import_records(&im, data + skip, len - skip, err);
+	rep->rows = rep->inserted + rep->unchanged + rep->rejected;
 	if (im.rej && fclose(im.rej) && !st)
 		st = fk_fail(err, FK_EIO, "cannot write '%s': %s", rep->rejects_path,
 			     strerror(errno));
