@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/strbuf.h"
 #include "lib/util.h"
 #include "store/store.h"
 
@@ -138,44 +139,109 @@ static enum fk_status colocated(struct contact_index *ix, struct acc *a, uint32_
 	return st;
 }
 
-struct lookups {
-	sqlite3_stmt *household, *isolated;
-};
-
-static enum fk_status household(struct lookups *lk, struct acc *a, uint32_t p, int64_t exposure,
-				uint8_t deg, uint32_t via, struct fk_err *err)
+/* Household members of every person in src[0..n) (one query: the ids go
+ * in as a JSON array), offered with that person's exposure. */
+static enum fk_status households(sqlite3 *db, struct acc *a, const struct contact *src, size_t n,
+				 uint8_t deg, bool as_via, struct fk_err *err)
 {
-	sqlite3_bind_int64(lk->household, 1, p);
+	if (!n)
+		return FK_OK;
+	struct strbuf ids;
+	strbuf_init(&ids);
+	strbuf_addch(&ids, '[');
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(&ids, "%s%u", i ? "," : "", src[i].person_id);
+	strbuf_addch(&ids, ']');
+	enum fk_status st = FK_OK;
+	sqlite3_stmt *q = store_prepare(db,
+					"SELECT j.key, m.id FROM json_each(?1) j"
+					" JOIN persons p ON p.id = j.value"
+					" JOIN persons m ON m.household_id = p.household_id"
+					" WHERE m.id <> p.id",
+					err);
+	if (!q) {
+		strbuf_release(&ids);
+		return FK_EDB;
+	}
+	sqlite3_bind_text(q, 1, ids.buf, (int)ids.len, SQLITE_STATIC);
 	int rc;
-	while ((rc = sqlite3_step(lk->household)) == SQLITE_ROW) {
-		int64_t m = sqlite3_column_int64(lk->household, 0);
-		if (m <= 0 || m >= (int64_t)UINT32_MAX)
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t k = sqlite3_column_int64(q, 0), m = sqlite3_column_int64(q, 1);
+		if (k < 0 || (size_t)k >= n || m <= 0 || m >= (int64_t)UINT32_MAX)
 			continue;
 		struct contact c = {.person_id = (uint32_t)m,
-				    .via = via,
-				    .exposure = exposure,
+				    .via = as_via ? src[k].person_id : 0,
+				    .exposure = src[k].exposure,
 				    .kind = EVIDENCE_HOUSEHOLD};
 		offer(a, deg, &c);
 	}
-	sqlite3_reset(lk->household);
 	if (rc != SQLITE_DONE)
-		return fk_fail(err, FK_EDB, "cannot read household members: %s",
-			       sqlite3_errmsg(sqlite3_db_handle(lk->household)));
-	return FK_OK;
+		st = fk_fail(err, FK_EDB, "cannot read household members: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(q);
+	strbuf_release(&ids);
+	return st;
 }
 
-/* End of a close contact's counted check-ins: their isolation, or now. */
-static int64_t isolation_end(struct lookups *lk, uint32_t p, int64_t now)
+/* Isolation times of the persons that have one (cases), sorted by person. */
+struct isolations {
+	struct iso {
+		uint32_t person;
+		int64_t at;
+	} *v;
+	size_t n;
+};
+
+static int iso_cmp(const void *x, const void *y)
 {
-	int64_t end = now;
-	sqlite3_bind_int64(lk->isolated, 1, p);
-	if (sqlite3_step(lk->isolated) == SQLITE_ROW) {
-		int64_t t = sqlite3_column_int64(lk->isolated, 0);
-		if (t > 0 && t < end)
-			end = t;
+	const struct iso *a = x, *b = y;
+	return a->person < b->person ? -1 : a->person > b->person;
+}
+
+static enum fk_status isolations_load(sqlite3 *db, struct isolations *out, struct fk_err *err)
+{
+	out->v = NULL;
+	out->n = 0;
+	size_t cap = 0;
+	sqlite3_stmt *q = store_prepare(db,
+					"SELECT person_id, isolated_at FROM cases"
+					" WHERE isolated_at IS NOT NULL",
+					err);
+	if (!q)
+		return FK_EDB;
+	enum fk_status st = FK_OK;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t p = sqlite3_column_int64(q, 0);
+		if (p <= 0 || p >= (int64_t)UINT32_MAX)
+			continue;
+		if (out->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct iso *nv = realloc(out->v, cap * sizeof(*nv));
+			if (!nv) {
+				st = fk_fail(err, FK_ENOMEM, "out of memory reading isolations");
+				break;
+			}
+			out->v = nv;
+		}
+		out->v[out->n].person = (uint32_t)p;
+		out->v[out->n].at = sqlite3_column_int64(q, 1);
+		out->n++;
 	}
-	sqlite3_reset(lk->isolated);
-	return end;
+	if (!st && rc != SQLITE_DONE)
+		st = fk_fail(err, FK_EDB, "cannot read isolations: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(q);
+	if (!st && out->n)
+		qsort(out->v, out->n, sizeof(*out->v), iso_cmp);
+	return st;
+}
+
+/* End of a close contact's counted check-ins: their isolation, or now.
+ * (Isolation orders, when they exist, will end it too.) */
+static int64_t isolation_end(const struct isolations *is, uint32_t p, int64_t now)
+{
+	struct iso key = {.person = p};
+	const struct iso *hit = is->n ? bsearch(&key, is->v, is->n, sizeof(key), iso_cmp) : NULL;
+	return hit && hit->at > 0 && hit->at < now ? hit->at : now;
 }
 
 static int contact_cmp(const void *x, const void *y)
@@ -226,7 +292,7 @@ enum fk_status tracing_contacts(struct contact_index *ix, sqlite3 *db, const str
 				struct fk_err *err)
 {
 	struct acc a = {0};
-	struct lookups lk = {0};
+	struct isolations iso = {0};
 	enum fk_status st = FK_OK;
 	close->v = NULL;
 	close->n = 0;
@@ -237,20 +303,9 @@ enum fk_status tracing_contacts(struct contact_index *ix, sqlite3 *db, const str
 	if (c->person_id <= 0 || c->person_id >= (int64_t)UINT32_MAX)
 		return fk_fail(err, FK_EINVAL, "case %lld has no valid person", (long long)c->id);
 	uint32_t self = (uint32_t)c->person_id;
-	lk.household = store_prepare(db,
-				     "SELECT m.id FROM persons p JOIN persons m"
-				     " ON m.household_id = p.household_id"
-				     " WHERE p.id = ?1 AND m.id <> ?1",
-				     err);
-	lk.isolated = lk.household ? store_prepare(db,
-						   "SELECT isolated_at FROM cases"
-						   " WHERE person_id = ?1 AND isolated_at IS NOT NULL",
-						   err)
-				   : NULL;
-	if (!lk.household || !lk.isolated) {
-		st = FK_EDB;
+	st = isolations_load(db, &iso, err);
+	if (st)
 		goto out;
-	}
 	struct contact me = {.person_id = self};
 	offer(&a, 0, &me);
 
@@ -258,21 +313,27 @@ enum fk_status tracing_contacts(struct contact_index *ix, sqlite3 *db, const str
 	case_window(c, p, now, &ws, &we);
 	if (we >= ws) {
 		st = colocated(ix, &a, self, ws, we, p->window_s, 1, 0);
-		if (!st)
-			st = household(&lk, &a, self, ws, 1, 0, err);
+	}
+	if (!st) {
+		/* household: exposure = the window start, whatever the window */
+		struct contact me_at = {.person_id = self, .exposure = ws};
+		st = households(db, &a, &me_at, 1, 1, false, err);
 	}
 	if (!st && secondary && p->secondary) {
 		size_t nclose = a.n;
+		struct contact_set cl = {0};
+		st = a.oom ? FK_ENOMEM : extract(&a, 1, &cl, err);
 		for (size_t i = 0; i < nclose && !st && !a.oom; i++) {
 			if (a.deg[i] != 1)
 				continue;
 			uint32_t pp = a.v[i].person_id;
-			int64_t from = a.v[i].exposure, to = isolation_end(&lk, pp, now);
+			int64_t from = a.v[i].exposure, to = isolation_end(&iso, pp, now);
 			if (to >= from)
 				st = colocated(ix, &a, pp, from, to, p->window_s, 2, pp);
-			if (!st)
-				st = household(&lk, &a, pp, from, 2, pp, err);
 		}
+		if (!st && !a.oom)
+			st = households(db, &a, cl.v, cl.n, 2, true, err);
+		contact_set_release(&cl);
 	}
 	if (st == FK_ENOMEM || a.oom) {
 		st = fk_fail(err, FK_ENOMEM, "out of memory tracing contacts");
@@ -288,8 +349,7 @@ enum fk_status tracing_contacts(struct contact_index *ix, sqlite3 *db, const str
 		contact_set_release(secondary);
 	}
 out:
-	sqlite3_finalize(lk.household);
-	sqlite3_finalize(lk.isolated);
+	free(iso.v);
 	free(a.slot);
 	free(a.v);
 	free(a.deg);
