@@ -2,6 +2,7 @@
 # make run: a demo city in fangkong.db (created once), then serve it.
 #   FANGKONG_DB   database file            (default fangkong.db)
 #   PERSONS       persons in the demo city (default 200000)
+#   DAYS          days of check-ins before today (default 7)
 #   LISTEN        address to serve         (default 127.0.0.1:8080)
 set -eu
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ LISTEN=${LISTEN:-127.0.0.1:8080}
 if [ ! -f "$DB" ]; then
 	echo "Creating the demo city 安康市 in $DB ..."
 	$FK init --db "$DB"
-	$FK gen --db "$DB" --city 6109 --persons "${PERSONS:-200000}" --seed 1
+	$FK gen --db "$DB" --city 6109 --persons "${PERSONS:-200000}" --days "${DAYS:-7}" --seed 1
 	echo
 	echo "Log in at http://$LISTEN as 'admin' with the password printed above"
 	echo "(also in $DB.admin-password, readable only by you)."
