@@ -52,7 +52,7 @@ check "users added by the CLI must change their password at first login" "li.lab
 	"$(sql "SELECT username||'='||must_change_password FROM users WHERE username<>'admin' ORDER BY username" | tr '\n' ';' | sed 's/;$//')"
 
 check_rc "unknown role exits 2" 2 "$FK" user add --username x1 --role boss --scope 6109
-check_contains "unknown role named with the choices" "$TMP/err" "unknown role 'boss' (one of: admin, command, tracer, isolation, tester, lab, grid, sentinel, venue, checkpoint)"
+check_contains "unknown role named with the choices" "$TMP/err" "unknown role 'boss' (one of: admin, command, tracer, isolation, tester, lab, grid, sentinel, venue, checkpoint, citizen)"
 check_rc "duplicate user exits 1" 1 "$FK" user add --username wang.grid --role lab --scope 6109
 check_contains "duplicate named" "$TMP/err" "user 'wang.grid' already exists"
 check_rc "missing region exits 2" 2 "$FK" user add --username x2 --role grid --scope 610999

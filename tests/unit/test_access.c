@@ -49,15 +49,18 @@ Test(access, role_perms_exact)
 	cr_assert_eq(role_perms(ROLE_ADMIN),
 		     PERM_READ_REGIONS | PERM_MANAGE_USERS | PERM_READ_VENUES | PERM_READ_AUDIT);
 	cr_assert_eq(role_perms(ROLE_ADMIN) & (PERM_READ_PERSONS | PERM_UNMASK), 0u);
-	cr_assert_eq(role_perms(ROLE_COMMAND), health);
-	cr_assert_eq(role_perms(ROLE_TRACER), health);
+	const unsigned trace = PERM_TRACE | PERM_READ_ALERTS;
+	cr_assert_eq(role_perms(ROLE_COMMAND), health | trace);
+	cr_assert_eq(role_perms(ROLE_TRACER), health | trace);
 	cr_assert_eq(role_perms(ROLE_ISOLATION), health);
 	cr_assert_eq(role_perms(ROLE_TESTER), health);
-	cr_assert_eq(role_perms(ROLE_GRID), health);
+	cr_assert_eq(role_perms(ROLE_GRID), health | PERM_READ_ALERTS);
 	cr_assert_eq(role_perms(ROLE_LAB), places);
 	cr_assert_eq(role_perms(ROLE_SENTINEL), places);
-	cr_assert_eq(role_perms(ROLE_VENUE), places);
-	cr_assert_eq(role_perms(ROLE_CHECKPOINT), places);
+	cr_assert_eq(role_perms(ROLE_VENUE), places | PERM_SCAN);
+	cr_assert_eq(role_perms(ROLE_CHECKPOINT), places | PERM_SCAN);
+	/* a citizen reaches only their own records, and scans venues */
+	cr_assert_eq(role_perms(ROLE_CITIZEN), PERM_SCAN);
 	cr_assert_eq(role_perms(ROLE_COUNT), 0u);
 }
 
