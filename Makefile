@@ -50,7 +50,12 @@ $(BUILD)/%.o: %.c
 	@echo "  CC      $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/bench/trace_bench.d
+
+# The contact engine timed on a generated city (bench/trace.sh).
+$(BUILD)/trace-bench: $(BUILD)/bench/trace_bench.o $(LIB_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 deps:
 	@./scripts/deps.sh
@@ -65,7 +70,7 @@ test: deps
 	@./tests/run.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory build/fangkong
+	@$(MAKE) --no-print-directory build/fangkong build/trace-bench
 	@./bench/run.sh
 
 format:

@@ -10,6 +10,8 @@
 #      response body as a static file.
 #   4. roll-up: the same county figures computed by SQLite from the raw
 #      persons table, vs one API request.
+#   5. bench/trace.sh: contact tracing vs SQLite and PostgreSQL, check-in
+#      import, index memory, start to ready, scan ingest.
 # Servers listen on 127.0.0.1 only and are stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -119,4 +121,7 @@ for _ in $(seq 20); do curl -sf -H "Authorization: Bearer $TOKEN" "$URL" >/dev/n
 t1=$(now)
 AP=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 20 }')
 echo "county roll-up: API request (curl, incl. process start) ${AP} s; SQLite counting raw persons ${SQ} s; sqlite/fangkong ratio $(ratio "$SQ" "$AP")"
+
+# 5. contact tracing, check-in import, index memory, start-up, scan ingest
+"$ROOT/bench/trace.sh"
 echo "== done"
