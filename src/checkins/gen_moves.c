@@ -359,7 +359,6 @@ static void build_buckets(struct city *c, uint64_t seed)
 	struct mrng r;
 	size_t nv = c->nv;
 	uint32_t *perm = fk_xcalloc(nv ? nv : 1, sizeof(uint32_t));
-	unsigned *rank = fk_xcalloc(nv ? nv : 1, sizeof(unsigned));
 	double *w = fk_xcalloc(nv ? nv : 1, sizeof(double));
 	mrng_seed(&r, seed, 0x76656e7565ull, 0); /* "venue" */
 	for (int k = 0; k < VK_COUNT; k++) {
@@ -375,7 +374,6 @@ static void build_buckets(struct city *c, uint64_t seed)
 			perm[j] = t;
 		}
 		for (size_t i = 0; i < m; i++) {
-			rank[perm[i]] = (unsigned)i;
 			w[perm[i]] = zipf_weight((unsigned)i, vkind_zipf10[k]);
 		}
 		c->has_kind[k] = m > 0;
@@ -415,7 +413,6 @@ static void build_buckets(struct city *c, uint64_t seed)
 		}
 	}
 	free(perm);
-	free(rank);
 	free(w);
 }
 
@@ -683,11 +680,14 @@ static inline void emit(struct day_ctx *d, uint32_t person, int32_t venue, int s
 {
 	uint64_t vp = ((uint64_t)(uint32_t)venue << d->pshift) | person;
 	unsigned shift = d->c->vbits + d->c->pbits;
+	int step = 1;
 	if (sec < 0)
 		sec = 0;
+	if (sec >= DAY_SECONDS)
+		sec = DAY_SECONDS - 1;
+	/* a clash moves the scan a second later (earlier at the day's end);
+	 * a person has at most MOVES_PER_DAY_MAX scans, so this ends */
 	for (;;) {
-		if (sec >= DAY_SECONDS)
-			sec = DAY_SECONDS - 1 - (sec - DAY_SECONDS); /* never past midnight */
 		uint64_t key = ((uint64_t)sec << shift) | vp;
 		bool clash = false;
 		for (int i = 0; i < *nmine; i++)
@@ -697,7 +697,9 @@ static inline void emit(struct day_ctx *d, uint32_t person, int32_t venue, int s
 			d->keys[d->n++] = key;
 			return;
 		}
-		sec++;
+		if (sec + step >= DAY_SECONDS)
+			step = -1;
+		sec += step;
 	}
 }
 
@@ -867,7 +869,7 @@ static int64_t local_midnight(int64_t t)
 	return days * DAY_SECONDS - CST_OFFSET;
 }
 
-static enum fk_status write_day(sqlite3 *db, struct checkin_writer *w, const struct day_ctx *d,
+static enum fk_status write_day(struct checkin_writer *w, const struct day_ctx *d,
 				struct fk_progress *prog, uint64_t *written, struct fk_err *err)
 {
 	const struct city *c = d->c;
@@ -878,7 +880,6 @@ static enum fk_status write_day(sqlite3 *db, struct checkin_writer *w, const str
 	/* persons are in random order within a second: a rank -> id lookup
 	 * misses the cache every time, so dense ids are computed instead */
 	bool dense = c->np && c->pid[c->np - 1] - c->pid[0] == (int64_t)c->np - 1;
-	(void)db;
 	for (size_t i = 0; i < d->n; i++) {
 		uint64_t k = d->keys[i];
 		bool ins = false;
@@ -1001,7 +1002,7 @@ enum fk_status checkins_gen(sqlite3 *db, const struct moves_options *opt, uint64
 			else
 				gen_day(next);
 		}
-		st = write_day(db, w, cur, &prog, &total, err);
+		st = write_day(w, cur, &prog, &total, err);
 	}
 	if (running)
 		pthread_join(th, NULL);
