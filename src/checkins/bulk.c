@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "checkins/bulk_int.h"
+#include "lib/strbuf.h"
 #include "lib/util.h"
 #include "store/store.h"
 
@@ -39,9 +40,15 @@
 #define BULK_CACHE_KIB (-262144) /* 256 MiB page cache while loading */
 #define BULK_WAL_PAGES 32768     /* checkpoint every 128 MiB of WAL */
 
+#define MULTI_ROWS 64 /* rows per multi-row INSERT (bulk_int.h) */
+
 struct checkin_writer {
 	sqlite3 *db;
 	sqlite3_stmt *ins, *batch_ins;
+	sqlite3_stmt *ins_multi; /* MULTI_ROWS rows; prepared on first use */
+	struct checkin pend[MULTI_ROWS];
+	size_t npend;
+	uint64_t total_inserted;
 	size_t batch;
 	bool in_tx;
 	size_t rows;       /* rows added in the open transaction */
@@ -77,16 +84,127 @@ static void writer_abort(struct checkin_writer *w)
 {
 	if (w->in_tx)
 		store_rollback(w->db);
+	w->total_inserted -= w->inserted;
 	w->in_tx = false;
 	w->rows = 0;
 	w->inserted = 0;
+	w->npend = 0;
 }
+
+static void note_range(struct checkin_writer *w, int64_t t, bool first)
+{
+	if (first || t < w->t_min)
+		w->t_min = t;
+	if (first || t > w->t_max)
+		w->t_max = t;
+}
+
+static void bind_row(sqlite3_stmt *q, int base, const struct checkin *c)
+{
+	sqlite3_bind_int64(q, base + 1, c->t);
+	sqlite3_bind_int64(q, base + 2, c->venue_id);
+	sqlite3_bind_int64(q, base + 3, c->person_id);
+	if (c->temp_dc == TEMP_DC_NONE)
+		sqlite3_bind_null(q, base + 4);
+	else
+		sqlite3_bind_int(q, base + 4, c->temp_dc);
+	sqlite3_bind_int(q, base + 5, c->source);
+}
+
+/* Inserts the first n pending rows one by one (the tail of a batch). */
+static enum fk_status insert_single(struct checkin_writer *w, size_t n, struct fk_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		bind_row(w->ins, 0, &w->pend[i]);
+		int rc = sqlite3_step(w->ins);
+		sqlite3_reset(w->ins);
+		if (rc != SQLITE_DONE) {
+			enum fk_status st = fk_fail(err, FK_EDB, "cannot insert a check-in: %s",
+						    sqlite3_errmsg(w->db));
+			writer_abort(w);
+			return st;
+		}
+		w->inserted += (uint64_t)sqlite3_changes(w->db);
+		w->total_inserted += (uint64_t)sqlite3_changes(w->db);
+	}
+	return FK_OK;
+}
+
+static enum fk_status drain_pending(struct checkin_writer *w, struct fk_err *err)
+{
+	enum fk_status st = FK_OK;
+	if (!w->npend)
+		return FK_OK;
+	if (w->npend < MULTI_ROWS) {
+		st = insert_single(w, w->npend, err);
+		w->npend = 0;
+		return st;
+	}
+	sqlite3_stmt *q = w->ins_multi;
+	for (size_t i = 0; i < MULTI_ROWS; i++)
+		bind_row(q, (int)i * 5, &w->pend[i]);
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	w->npend = 0;
+	if (rc != SQLITE_DONE) {
+		st = fk_fail(err, FK_EDB, "cannot insert check-ins: %s", sqlite3_errmsg(w->db));
+		writer_abort(w);
+		return st;
+	}
+	w->inserted += (uint64_t)sqlite3_changes(w->db);
+	w->total_inserted += (uint64_t)sqlite3_changes(w->db);
+	return FK_OK;
+}
+
+enum fk_status checkin_writer_add_many(struct checkin_writer *w, const struct checkin *c,
+				       struct fk_err *err)
+{
+	enum fk_status st;
+	if (!w->ins_multi) {
+		struct strbuf sql = STRBUF_INIT;
+		strbuf_addstr(&sql, "INSERT OR IGNORE INTO checkins(t, venue_id, person_id, temp_dc,"
+				    " source) VALUES");
+		for (int i = 0; i < MULTI_ROWS; i++)
+			strbuf_addstr(&sql, i ? ",(?,?,?,?,?)" : "(?,?,?,?,?)");
+		w->ins_multi = store_prepare(w->db, sql.buf, err);
+		strbuf_release(&sql);
+		if (!w->ins_multi)
+			return FK_EDB;
+	}
+	if (!w->in_tx) {
+		if ((st = store_begin(w->db, err)))
+			return st;
+		w->in_tx = true;
+	}
+	/* the range of every row given: a superset of the rows inserted */
+	note_range(w, c->t, !w->rows);
+	w->pend[w->npend++] = *c;
+	if (w->npend == MULTI_ROWS && (st = drain_pending(w, err)))
+		return st;
+	if (++w->rows >= w->batch)
+		return checkin_writer_flush(w, err);
+	return FK_OK;
+}
+
+enum fk_status checkin_writer_drain(struct checkin_writer *w, struct fk_err *err)
+{
+	return drain_pending(w, err);
+}
+
+uint64_t checkin_writer_inserted(const struct checkin_writer *w)
+{
+	return w->total_inserted;
+}
+
+static enum fk_status drain_pending(struct checkin_writer *w, struct fk_err *err);
 
 enum fk_status checkin_writer_flush(struct checkin_writer *w, struct fk_err *err)
 {
 	enum fk_status st = FK_OK;
 	if (!w->in_tx)
 		return FK_OK;
+	if ((st = drain_pending(w, err)))
+		return st;
 	if (w->inserted) {
 		sqlite3_stmt *q = w->batch_ins;
 		sqlite3_bind_int64(q, 1, w->t_min);
@@ -121,14 +239,9 @@ enum fk_status checkin_writer_add(struct checkin_writer *w, const struct checkin
 			return st;
 		w->in_tx = true;
 	}
-	sqlite3_bind_int64(q, 1, c->t);
-	sqlite3_bind_int64(q, 2, c->venue_id);
-	sqlite3_bind_int64(q, 3, c->person_id);
-	if (c->temp_dc == TEMP_DC_NONE)
-		sqlite3_bind_null(q, 4);
-	else
-		sqlite3_bind_int(q, 4, c->temp_dc);
-	sqlite3_bind_int(q, 5, c->source);
+	if ((st = drain_pending(w, err))) /* keep the order of the rows given */
+		return st;
+	bind_row(q, 0, c);
 	int rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE) {
@@ -138,11 +251,9 @@ enum fk_status checkin_writer_add(struct checkin_writer *w, const struct checkin
 	}
 	bool ins = sqlite3_changes(w->db) > 0;
 	if (ins) {
-		if (!w->inserted || c->t < w->t_min)
-			w->t_min = c->t;
-		if (!w->inserted || c->t > w->t_max)
-			w->t_max = c->t;
+		note_range(w, c->t, !w->inserted);
 		w->inserted++;
+		w->total_inserted++;
 	}
 	if (inserted)
 		*inserted = ins;
@@ -157,6 +268,7 @@ void checkin_writer_free(struct checkin_writer *w)
 		return;
 	writer_abort(w);
 	sqlite3_finalize(w->ins);
+	sqlite3_finalize(w->ins_multi);
 	sqlite3_finalize(w->batch_ins);
 	free(w);
 }

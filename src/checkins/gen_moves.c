@@ -882,7 +882,6 @@ static enum fk_status write_day(struct checkin_writer *w, const struct day_ctx *
 	bool dense = c->np && c->pid[c->np - 1] - c->pid[0] == (int64_t)c->np - 1;
 	for (size_t i = 0; i < d->n; i++) {
 		uint64_t k = d->keys[i];
-		bool ins = false;
 		ck.t = start + (int64_t)(k >> shift);
 		ck.venue_id = c->vid[(k >> c->pbits) & vmask];
 		if (dense) {
@@ -892,14 +891,15 @@ static enum fk_status write_day(struct checkin_writer *w, const struct day_ctx *
 				__builtin_prefetch(&c->pid[d->keys[i + 16] & pmask]);
 			ck.person_id = c->pid[k & pmask];
 		}
-		enum fk_status st = checkin_writer_add(w, &ck, &ins, err);
+		enum fk_status st = checkin_writer_add_many(w, &ck, err);
 		if (st)
 			return st;
-		*written += ins;
 		if ((i & 65535) == 65535 && prog->enabled)
-			fk_progress_update(prog, *written);
+			fk_progress_update(prog, checkin_writer_inserted(w));
 	}
-	return checkin_writer_flush(w, err);
+	enum fk_status st = checkin_writer_flush(w, err);
+	*written = checkin_writer_inserted(w);
+	return st;
 }
 
 enum fk_status checkins_gen(sqlite3 *db, const struct moves_options *opt, uint64_t *written,

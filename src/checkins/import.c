@@ -26,8 +26,9 @@
  *   - times in the exact form 2022-01-10T08:30:00+08:00 are parsed by hand
  *     with the day number of the last date cached (a file is mostly in
  *     time order); any other form goes to fk_parse_time().
- *   - rows go through the bulk writer (bulk.c): one prepared INSERT OR
- *     IGNORE into the time-ordered WITHOUT ROWID table, IMPORT_BATCH rows
+ *   - rows go through the bulk writer (bulk.c): prepared INSERT OR IGNORE
+ *     statements of 64 rows into the time-ordered WITHOUT ROWID table
+ *     (counts of inserted rows from sqlite3_changes()), IMPORT_BATCH rows
  *     a transaction, synchronous=FULL at each commit.
  *
  * Two threads.  The calling thread reads, validates and writes rejects;
@@ -220,6 +221,7 @@ struct importer {
 
 	/* the open batch */
 	uint64_t batch_rows, batch_inserted, batch_first, batch_last;
+	uint64_t inserted_before; /* writer's inserted count at the batch start */
 	uint64_t committed; /* rows (valid) in committed batches */
 };
 
@@ -575,6 +577,10 @@ static enum fk_status batch_end(struct importer *im, struct fk_err *err)
 	enum fk_status st = FK_OK;
 	if (!im->batch_rows)
 		return FK_OK;
+	if ((st = checkin_writer_drain(im->w, err)))
+		return st;
+	uint64_t ins = checkin_writer_inserted(im->w);
+	im->batch_inserted = ins - im->inserted_before;
 	if (im->batch_inserted) {
 		char detail[96];
 		snprintf(detail, sizeof(detail),
@@ -585,8 +591,12 @@ static enum fk_status batch_end(struct importer *im, struct fk_err *err)
 	}
 	if (!st)
 		st = checkin_writer_flush(im->w, err);
-	if (!st)
+	if (!st) {
 		im->committed += im->batch_rows;
+		im->rep->inserted += im->batch_inserted;
+		im->rep->unchanged += im->batch_rows - im->batch_inserted;
+		im->inserted_before = ins;
+	}
 	im->batch_rows = im->batch_inserted = 0;
 	return st;
 }
@@ -596,18 +606,11 @@ static enum fk_status write_chunk(struct importer *im, const struct chunk *ch, s
 	enum fk_status st;
 	for (size_t i = 0; i < ch->n; i++) {
 		const struct vrow *v = &ch->row[i];
-		bool ins = false;
-		if ((st = checkin_writer_add(im->w, &v->c, &ins, err)))
+		if ((st = checkin_writer_add_many(im->w, &v->c, err)))
 			return st;
 		if (!im->batch_rows)
 			im->batch_first = v->line;
 		im->batch_last = v->line;
-		if (ins) {
-			im->rep->inserted++;
-			im->batch_inserted++;
-		} else {
-			im->rep->unchanged++;
-		}
 		if (++im->batch_rows >= IMPORT_BATCH && (st = batch_end(im, err)))
 			return st;
 	}

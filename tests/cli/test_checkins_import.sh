@@ -160,3 +160,21 @@ check "invalid encoding named" '3,venue_code,invalid encoding,"'"$P2"',V\xFF\xFE
 # ---- every commit is a batch row, and each batch row's range holds its rows ----
 check "batches add up to the table" "$(sql "SELECT count(*) FROM checkins")" "$(sql "SELECT sum(rows) FROM checkin_batches")"
 check "each import that inserted wrote one batch" 5 "$(sql "SELECT count(*) FROM checkin_batches")"
+
+# ---- a larger file: rows written 64 to a statement, duplicates among them ----
+before=$(sql "SELECT count(*) FROM checkins")
+{
+	echo "id_number,venue_code,time"
+	sql "SELECT p.id_number || ',' || k.code || ',' || strftime('%Y-%m-%dT%H:%M:%S+08:00', 1646000000 + p.id * 97 + k.id * 13 + 28800, 'unixepoch')
+		FROM persons p, (SELECT id, code FROM venue_keys ORDER BY id LIMIT 5) k ORDER BY p.id, k.id"
+} >"$TMP/big.csv"
+# every fourth row again, later in the file
+sed -n '2~4p' "$TMP/big.csv" >>"$TMP/big.csv"
+check_rc "200 rows and 50 repeats" 0 "$FK" import checkins "$TMP/big.csv"
+check_contains "repeats counted unchanged" "$TMP/err" "250 rows, 200 inserted, 50 unchanged, 0 rejected"
+check "200 more rows stored" $((before + 200)) "$(sql "SELECT count(*) FROM checkins")"
+check "stored times as written (sqlite3 reads them back)" 200 \
+	"$(sql "SELECT count(*) FROM checkins c JOIN persons p ON p.id = c.person_id
+		WHERE c.t = 1646000000 + p.id * 97 + c.venue_id * 13 AND c.venue_id <= 5")"
+check_rc "again: nothing inserted" 0 "$FK" import checkins "$TMP/big.csv"
+check_contains "again: all unchanged" "$TMP/err" "250 rows, 0 inserted, 250 unchanged, 0 rejected"
