@@ -3,7 +3,12 @@
  *
  * Design note.
  *
- * One prepared INSERT OR IGNORE with static binds; no allocation per row.
+ * Prepared INSERT OR IGNORE statements with static binds; no allocation
+ * per row.  checkin_writer_add() runs a one-row statement and answers
+ * whether the row was new (scans need that); checkin_writer_add_many()
+ * (bulk_int.h, for import and gen, which need only counts) buffers rows
+ * and runs a 64-row statement, which costs a third of the CPU a row: the
+ * per-statement work (step, reset, opening the cursor) was most of it.
  * checkins is WITHOUT ROWID keyed (t, venue_id, person_id), so rows given
  * in time order append to the right edge of one B-tree (the fastest insert
  * SQLite has), and a row already present is a no-op that sqlite3_changes()
@@ -22,6 +27,11 @@
  *     open; rows/inserted/t_min/t_max describe that transaction only.
  *   - After a failed step or commit the transaction is rolled back and
  *     the writer is back to "no transaction": nothing half-written.
+ *   - Rows buffered by add_many (npend) always belong to the open
+ *     transaction and are written, in order, before anything else
+ *     touches the table through this writer (add, drain, flush).
+ *   - total_inserted counts rows inserted in committed batches plus the
+ *     open one; a rollback takes the open batch's rows off again.
  */
 #include "checkins/checkins.h"
 
