@@ -54,8 +54,12 @@
  * second): a clash moves the later one by a second.
  *
  * Speed.  Two threads: the next day is generated and sorted while the
- * current one is written.  The writer is the bottleneck (SQLite inserts);
- * generation and sorting of a 5M-scan day take well under a second.
+ * current one is written (64 rows to an INSERT, bulk.c).  The writer is
+ * the bottleneck; generating and sorting a 5M-scan day takes well under a
+ * second.  Dense person ids (the usual case) are computed from the rank
+ * instead of looked up, which missed the cache on every row.  Measured on
+ * 2 shared CPUs: 1M persons x 14 days = 69.3M check-ins in 27.6 s (2.5M
+ * rows/s, 475 MB resident); 200k x 7 days = 6.9M in about 4-7 s.
  */
 #include "checkins/checkins.h"
 

@@ -26,6 +26,8 @@
  *   - times in the exact form 2022-01-10T08:30:00+08:00 are parsed by hand
  *     with the day number of the last date cached (a file is mostly in
  *     time order); any other form goes to fk_parse_time().
+ *   - the person slot of the row ten rows ahead is prefetched (see
+ *     prefetch_person()), and the map sits on transparent huge pages;
  *   - rows go through the bulk writer (bulk.c): prepared INSERT OR IGNORE
  *     statements of 64 rows into the time-ordered WITHOUT ROWID table
  *     (counts of inserted rows from sqlite3_changes()), IMPORT_BATCH rows
@@ -38,6 +40,15 @@
  * the larger half of the work.  If the writer fails, the reader stops at
  * its next chunk; if the reader fails, the writer commits what it was
  * given (whole, valid rows) and stops.
+ *
+ * Measured on 2 shared CPUs, 1M persons and 3,780 venues in the database,
+ * files written by `gen --days` and dumped with the sqlite3 shell:
+ * 10M rows (630 MB) in 6.7 s (1.48M rows/s, 6.3 s of CPU); 69.3M rows
+ * (4.4 GB) in 60 s, and the same file again (nothing inserted) in 47 s.
+ * PostgreSQL 15 on the same machine, 10M rows: COPY of the same CSV into
+ * text/timestamptz columns plus indexes on (venue, time) and (person,
+ * time) 49 s; COPY of pre-resolved integer ids plus the same two indexes
+ * 15.5 s.
  *
  * Batches and audit.  The importer decides where batches end: the writer
  * is opened with an unbounded batch, and at every IMPORT_BATCH rows the
