@@ -75,6 +75,7 @@ enum fk_status registry_gen(const struct gen_options *opt, struct fk_err *err);
 	X("market", "农贸市场")                                                                   \
 	X("restaurant", "餐馆")                                                                   \
 	X("school", "学校")                                                                       \
+	X("kindergarten", "幼儿园")                                                               \
 	X("hospital", "医院")                                                                     \
 	X("clinic", "诊所")                                                                       \
 	X("pharmacy", "药店")                                                                     \
