@@ -139,6 +139,143 @@ static enum fk_status colocated(struct contact_index *ix, struct acc *a, uint32_
 	return st;
 }
 
+/* ---- the secondary pass: one sweep per venue ----
+ * Every close contact P contributes sources (venue, c, P): its scans in
+ * [P's exposure, P's end].  A scan (t, q) at venue v is a secondary
+ * candidate when some source at v has |t - c| <= W; its exposure is t
+ * whatever the source, and `via` is the smallest P among the sources
+ * covering t (with that P's earliest such c as evidence).  Sorting the
+ * sources by (venue, c) makes the covering sources of an increasing t a
+ * sliding window, so each venue's list is walked once over the union of
+ * the windows instead of once per source, and a monotonic deque gives the
+ * smallest P of the window.  Same result as offering every (source, scan)
+ * pair, which is what the close pass does. */
+struct src {
+	uint32_t venue, via;
+	int64_t c;
+};
+
+struct srcs {
+	struct src *v;
+	size_t n, cap;
+};
+
+static int src_cmp(const void *x, const void *y)
+{
+	const struct src *a = x, *b = y;
+	if (a->venue != b->venue)
+		return a->venue < b->venue ? -1 : 1;
+	if (a->c != b->c)
+		return a->c < b->c ? -1 : 1;
+	return a->via < b->via ? -1 : a->via > b->via;
+}
+
+static enum fk_status srcs_add(struct contact_index *ix, struct srcs *s, uint32_t p, int64_t from,
+			       int64_t to)
+{
+	struct ix_scan *sc = NULL;
+	size_t n = 0;
+	pthread_rwlock_rdlock(&ix->lock);
+	enum fk_status st = ix_person_scans_locked(ix, p, from, to, &sc, &n);
+	pthread_rwlock_unlock(&ix->lock);
+	if (st)
+		return st;
+	if (n > SIZE_MAX / sizeof(*s->v) - s->n) {
+		free(sc);
+		return FK_ENOMEM;
+	}
+	if (s->n + n > s->cap) {
+		size_t nc = s->cap ? s->cap : 1024;
+		while (nc < s->n + n)
+			nc *= 2;
+		struct src *nv = realloc(s->v, nc * sizeof(*nv));
+		if (!nv) {
+			free(sc);
+			return FK_ENOMEM;
+		}
+		s->v = nv;
+		s->cap = nc;
+	}
+	for (size_t i = 0; i < n; i++)
+		s->v[s->n++] = (struct src){.venue = sc[i].venue_id, .via = p, .c = sc[i].t};
+	free(sc);
+	return FK_OK;
+}
+
+static size_t vent_from(const struct ix_vent *e, size_t lo, size_t n, int64_t t)
+{
+	uint32_t t0 = t <= IX_EPOCH ? 0 : (uint32_t)(t - IX_EPOCH);
+	size_t hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (e[mid].t < t0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Walks one time-sorted venue list against the sources g[0..ng). */
+static void sweep(struct acc *a, const struct ix_vent *e, size_t n, const struct src *g, size_t ng,
+		  int64_t w, size_t *dq)
+{
+	size_t head = 0, tail = 0, hi = 0;
+	size_t i = vent_from(e, 0, n, g[0].c - w);
+	while (i < n) {
+		int64_t t = ix_unix(e[i].t);
+		while (hi < ng && g[hi].c <= t + w) {
+			while (tail > head && g[dq[tail - 1]].via > g[hi].via)
+				tail--;
+			dq[tail++] = hi++;
+		}
+		while (tail > head && g[dq[head]].c < t - w)
+			head++;
+		if (tail == head) {
+			if (hi == ng)
+				break;
+			i = vent_from(e, i + 1, n, g[hi].c - w); /* skip to the next window */
+			continue;
+		}
+		const struct src *s = &g[dq[head]];
+		struct contact c = {.person_id = e[i].person,
+				    .via = s->via,
+				    .exposure = t,
+				    .kind = EVIDENCE_VENUE,
+				    .venue_id = s->venue,
+				    .t_contact = t,
+				    .t_source = s->c};
+		offer(a, 2, &c);
+		i++;
+	}
+}
+
+static enum fk_status secondary_sweep(struct contact_index *ix, struct acc *a, struct srcs *s,
+				      int64_t w)
+{
+	if (!s->n)
+		return FK_OK;
+	qsort(s->v, s->n, sizeof(*s->v), src_cmp);
+	size_t *dq = malloc(s->n * sizeof(*dq));
+	if (!dq)
+		return FK_ENOMEM;
+	for (size_t g0 = 0, g1; g0 < s->n && !a->oom; g0 = g1) {
+		for (g1 = g0 + 1; g1 < s->n && s->v[g1].venue == s->v[g0].venue; g1++)
+			;
+		const struct ix_vent *base, *tl;
+		size_t nb, nt;
+		pthread_rwlock_rdlock(&ix->lock);
+		ix_venue_lists(ix, s->v[g0].venue, &base, &nb, &tl, &nt);
+		if (nb)
+			sweep(a, base, nb, s->v + g0, g1 - g0, w, dq);
+		if (nt)
+			sweep(a, tl, nt, s->v + g0, g1 - g0, w, dq);
+		pthread_rwlock_unlock(&ix->lock);
+	}
+	free(dq);
+	return FK_OK;
+}
+
 /* Household members of every person in src[0..n) (one query: the ids go
  * in as a JSON array), offered with that person's exposure. */
 static enum fk_status households(sqlite3 *db, struct acc *a, const struct contact *src, size_t n,
@@ -322,15 +459,19 @@ enum fk_status tracing_contacts(struct contact_index *ix, sqlite3 *db, const str
 	if (!st && secondary && p->secondary) {
 		size_t nclose = a.n;
 		struct contact_set cl = {0};
+		struct srcs srcs = {0};
 		st = a.oom ? FK_ENOMEM : extract(&a, 1, &cl, err);
-		for (size_t i = 0; i < nclose && !st && !a.oom; i++) {
+		for (size_t i = 0; i < nclose && !st; i++) {
 			if (a.deg[i] != 1)
 				continue;
 			uint32_t pp = a.v[i].person_id;
 			int64_t from = a.v[i].exposure, to = isolation_end(&iso, pp, now);
 			if (to >= from)
-				st = colocated(ix, &a, pp, from, to, p->window_s, 2, pp);
+				st = srcs_add(ix, &srcs, pp, from, to);
 		}
+		if (!st)
+			st = secondary_sweep(ix, &a, &srcs, p->window_s);
+		free(srcs.v);
 		if (!st && !a.oom)
 			st = households(db, &a, cl.v, cl.n, 2, true, err);
 		contact_set_release(&cl);

@@ -87,7 +87,8 @@ static void *load_part_run(void *arg)
 	if (lp->st)
 		return NULL;
 	q = store_prepare(db,
-			  "SELECT t, venue_id, person_id FROM checkins WHERE t BETWEEN ?1 AND ?2",
+			  "SELECT t, venue_id, person_id FROM checkins WHERE t BETWEEN ?1 AND ?2"
+			  " ORDER BY t, venue_id, person_id", /* ix_build relies on it */
 			  &lp->err);
 	if (!q) {
 		lp->st = FK_EDB;
@@ -377,6 +378,21 @@ void ix_venue_range(const struct contact_index *ix, uint32_t v, int64_t from, in
 		const struct ix_vtail *tl = ix->vt[v];
 		for (size_t i = vent_lower(tl->e, tl->n, a); i < tl->n && tl->e[i].t <= b; i++)
 			fn(ctx, tl->e[i].person, ix_unix(tl->e[i].t));
+	}
+}
+
+void ix_venue_lists(const struct contact_index *ix, uint32_t v, const struct ix_vent **base,
+		    size_t *nbase, const struct ix_vent **tail, size_t *ntail)
+{
+	*base = *tail = NULL;
+	*nbase = *ntail = 0;
+	if (v < ix->nv) {
+		*base = ix->v_ent + ix->v_off[v];
+		*nbase = ix->v_off[v + 1] - ix->v_off[v];
+	}
+	if (v < ix->vt_cap && ix->vt[v]) {
+		*tail = ix->vt[v]->e;
+		*ntail = ix->vt[v]->n;
 	}
 }
 

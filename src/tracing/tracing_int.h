@@ -46,6 +46,9 @@ uint32_t ix_venue_of(const struct contact_index *ix, uint32_t pos);
 /* Calls fn for every scan at venue v with t in [from, to] (lock held). */
 void ix_venue_range(const struct contact_index *ix, uint32_t v, int64_t from, int64_t to,
 		    void (*fn)(void *ctx, uint32_t person, int64_t t), void *ctx);
+/* The two time-sorted lists of venue v (base and tail; lock held). */
+void ix_venue_lists(const struct contact_index *ix, uint32_t v, const struct ix_vent **base,
+		    size_t *nbase, const struct ix_vent **tail, size_t *ntail);
 /* contact_index_person_scans without taking the lock; FK_ENOMEM. */
 enum fk_status ix_person_scans_locked(const struct contact_index *ix, uint32_t p, int64_t from,
 				      int64_t to, struct ix_scan **out, size_t *nout);
