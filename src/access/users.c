@@ -66,7 +66,12 @@ static enum fk_status person_for_account(sqlite3 *db, const char *id_number,
 	if (!q)
 		return FK_EDB;
 	enum fk_status st = FK_OK;
-	sqlite3_bind_text(q, 1, id_number, -1, SQLITE_STATIC);
+	char norm[24];
+	fk_strlcpy(norm, id_number, sizeof(norm));
+	for (char *c = norm; *c; c++)
+		if (*c == 'x')
+			*c = 'X'; /* ID numbers are stored with a capital X */
+	sqlite3_bind_text(q, 1, norm, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		*person_id = sqlite3_column_int64(q, 0);

@@ -64,6 +64,11 @@ test('citizen accounts: bound to a person, scope is their grid, other roles take
   eq(other.status, 422);
   const unknown = await api(S.url, 'POST', '/api/v1/users', { token: admin, body: { username: 'c.unknown', role: 'citizen', person: '110101199003070000', password: 'some-pass-123' } });
   eq(unknown.status, 422);
+  const xid = sql(S.db, "SELECT id_number FROM persons WHERE id_number LIKE '%X' AND id NOT IN (SELECT person_id FROM users WHERE person_id IS NOT NULL) LIMIT 1");
+  assert(xid, 'the test city has a person whose ID number ends in X');
+  /* a lower-case x is the same ID number */
+  const lx = await api(S.url, 'POST', '/api/v1/users', { token: admin, body: { username: 'c.lowerx', role: 'citizen', person: xid.slice(0, 17) + 'x', password: 'some-pass-123' } });
+  eq(lx.status, 201, JSON.stringify(lx.body));
   fk(['user', 'add', '--db', S.db, '--username', 'cli.citizen', '--role', 'citizen', '--person', P[1].idn, '--password', 'cli-pass-1234'], { env: S.env });
   eq(sql(S.db, "SELECT role || '|' || scope || '|' || person_id FROM users WHERE username='cli.citizen'"), `citizen|${grids[0]}|${P[1].id}`);
   let rc = 0;
@@ -263,6 +268,39 @@ test('200 concurrent scans: every one committed once, requests and check-ins agr
     const t = sql(S.db, `SELECT t FROM scan_requests WHERE scan_id='burst-${i}'`);
     eq(Date.parse(r.body.time) / 1000, Number(t));
   }
+});
+
+test('sessions are cached, yet a logout or a password change ends them at once', async () => {
+  const idn = P[2].idn;
+  const gate = await createUser(S, admin, { username: 'gate.cache', role: 'venue', scope: county, password: 'device-pass-9' });
+  const second = await login('gate.cache', 'device-pass-9');
+  const third = await login('gate.cache', 'device-pass-9');
+  assert(second && third && second !== third, 'two more sessions');
+  let n = 0;
+  const once = token => scan(token, { scan_id: `cache-${++n}`, venue: payload(venueIn), id_number: idn });
+  // every session answers (and is now in the cache)
+  for (const t of [gate, second, third])
+    for (let i = 0; i < 3; i++) eq((await once(t)).status, 201);
+  // scans keep flowing on the session while it logs out: once the logout
+  // is answered, no request with it may pass
+  const flood = [];
+  let stop = false;
+  const pump = (async () => { while (!stop) flood.push((await once(second)).status); })();
+  await new Promise(r => setTimeout(r, 30));
+  eq((await api(S.url, 'DELETE', '/api/v1/sessions/current', { token: second })).status, 204);
+  for (let i = 0; i < 5; i++) eq((await once(second)).status, 401, 'the logged-out session still scans');
+  stop = true;
+  await pump;
+  assert(flood.every(s => s === 201 || s === 401), `unexpected statuses ${[...new Set(flood)]}`);
+  eq((await once(gate)).status, 201, 'the other sessions live on');
+  eq((await once(third)).status, 201);
+  // a password change ends the other sessions at once and keeps its own
+  const p = await api(S.url, 'POST', '/api/v1/me/password', { token: gate, body: { old_password: 'device-pass-9', new_password: 'device-pass-10' } });
+  eq(p.status, 204, p.text);
+  for (let i = 0; i < 3; i++) eq((await once(third)).status, 401, 'a session ended by the password change still scans');
+  for (let i = 0; i < 3; i++) eq((await once(gate)).status, 201);
+  eq((await api(S.url, 'GET', '/api/v1/me', { token: gate })).body.password_change_required, false);
+  eq(sql(S.db, `SELECT count(*) FROM scan_requests WHERE scan_id LIKE 'cache-%'`), String(flood.filter(s => s === 201).length + 9 + 2 + 3));
 });
 
 test('check-ins imported by another process reach the index through checkin_batches', async () => {

@@ -10,6 +10,9 @@ import { get, request } from './api.js';
 import { h, clear, num, spinner, errorText } from './dom.js';
 import { loadEcharts } from './chart.js';
 
+/* Tooltips are HTML: every name from the database goes through esc(). */
+const esc = v => String(v ?? '').replace(/[&<>"']/g, ch => `&#${ch.charCodeAt(0)};`);
+
 const PAGE = 50;
 const DRILL_PAGE = 100;
 export const MAX_GROUPS = 120;
@@ -320,7 +323,7 @@ function contactGraph(card, countsCard, c, app, nav) {
       });
     });
     return graphOption(nodes, nodes.slice(1).map((n, i) => ({ source: 0, target: i + 1 })), p =>
-      p.dataType === 'node' ? `${p.data.title}<br>${who} <b>${num(p.data.value)}</b> 人` : '');
+      p.dataType === 'node' ? `${esc(p.data.title)}<br>${who} <b>${num(p.data.value)}</b> 人` : '');
   }
 
   async function drillOption() {
@@ -335,13 +338,13 @@ function contactGraph(card, countsCard, c, app, nav) {
     const people = list.items().slice(0, DRILL_NODES);
     const nodes = [
       { name: 'case', tip: `病例 #${c.id}`, x: -160, y: 0, symbolSize: 40, itemStyle: { color: '#b3261e' }, label: { show: true, formatter: '病例', color: '#fff' } },
-      { name: 'group', tip: g.name, x: 160, y: 0, symbolSize: 34, itemStyle: { color: '#1f6fb2' }, label: { show: true, formatter: `${g.name}\n${num(first.total)}人`, position: 'bottom' } },
+      { name: 'group', tip: esc(g.name), x: 160, y: 0, symbolSize: 34, itemStyle: { color: '#1f6fb2' }, label: { show: true, formatter: `${g.name}\n${num(first.total)}人`, position: 'bottom' } },
     ];
     people.forEach((p, i) => {
       const ring = Math.floor(i / 24), a = (2 * Math.PI * (i % 24)) / 24 + ring * 0.13, r = 90 + ring * 40;
       nodes.push({ name: `p:${p.person_id}`, person: p.person_id, x: 160 + r * Math.cos(a), y: r * Math.sin(a), symbolSize: 10,
         itemStyle: { color: p.evidence.kind === 'household' ? '#9a6700' : '#2bb3a3' },
-        label: { show: people.length <= 40, formatter: p.name, fontSize: 10 }, tip: `${p.name}<br>暴露 ${shortTime(p.exposure)}<br>${evidenceText(p)}` });
+        label: { show: people.length <= 40, formatter: p.name, fontSize: 10 }, tip: `${esc(p.name)}<br>暴露 ${esc(shortTime(p.exposure))}<br>${esc(evidenceText(p))}` });
     });
     const links = [{ source: 0, target: 1 }, ...nodes.slice(2).map((n, i) => ({ source: 1, target: i + 2 }))];
     return graphOption(nodes, links, p => (p.dataType === 'node' ? p.data.tip : ''));
@@ -492,8 +495,8 @@ export async function renderChain(root, id, app, nav) {
   const color = { confirmed: '#b3261e', asymptomatic: '#9a6700', suspected: '#5b6b7f' };
   chart.setOption({
     tooltip: { trigger: 'item', confine: true, formatter: p => (p.dataType === 'node'
-      ? `病例 #${p.data.id} ${p.data.who}<br>${classLabel(p.data.cls)}<br>${p.data.grid}`
-      : edgeLabel(p.data.e)) },
+      ? `病例 #${esc(p.data.id)} ${esc(p.data.who)}<br>${esc(classLabel(p.data.cls))}<br>${esc(p.data.grid)}`
+      : esc(edgeLabel(p.data.e))) },
     series: [{
       type: 'graph', layout: 'force', roam: true, draggable: true,
       force: { repulsion: 420, edgeLength: [120, 200] },
