@@ -119,82 +119,65 @@ static bool links_push(struct link_list *l, const struct chain_link *x)
 	return true;
 }
 
-static const struct contact *find_contact(const struct contact_set *s, uint32_t person)
+enum fk_status case_links_find(sqlite3 *db, struct contact_index *ix,
+			       const struct tracing_params *p, const struct case_rec *n,
+			       int64_t now, struct chain_link **links, size_t *nlinks,
+			       struct fk_err *err)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].person_id == person)
-			return &s->v[i];
-	return NULL;
-}
-
-/* Finds the links between the new case n and the earlier cases. */
-static enum fk_status find_links(sqlite3 *db, struct contact_index *ix,
-				 const struct tracing_params *p, const struct case_rec *n,
-				 int64_t now, struct link_list *out, struct fk_err *err)
-{
-	struct contact_set nc = {0}, ns = {0};
-	sqlite3_stmt *q = NULL;
-	enum fk_status st = tracing_contacts(ix, db, n, p, now, &nc, &ns, err);
-	if (st)
-		return st;
+	struct link_list out = {0};
+	*links = NULL;
+	*nlinks = 0;
+	if (!ix)
+		return FK_OK;
 	int64_t nfrom, nto;
 	case_window(n, p, now, &nfrom, &nto);
-	q = store_prepare(db, "SELECT " CASE_COLUMNS " FROM cases WHERE id <> ?1 ORDER BY id", err);
-	if (!q) {
-		st = FK_EDB;
-		goto out;
-	}
-	sqlite3_bind_int64(q, 1, n->id);
+	enum fk_status st = FK_OK;
+	sqlite3_stmt *q = store_prepare(db, "SELECT " CASE_COLUMNS " FROM cases ORDER BY id", err);
+	if (!q)
+		return FK_EDB;
 	int rc;
 	while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		struct case_rec e;
 		case_from_row(q, &e);
+		if (e.person_id == n->person_id)
+			continue;
 		int64_t efrom, eto;
 		case_window(&e, p, now, &efrom, &eto);
-		struct chain_link l = {0};
-		const struct contact *hit = NULL;
-		if (eto >= nfrom - LINK_LOOKBACK) {
-			struct contact_set ec = {0}, es = {0};
-			st = tracing_contacts(ix, db, &e, p, now, &ec, &es, err);
-			if (st)
-				break;
-			const struct contact *h1 = find_contact(&ec, (uint32_t)n->person_id);
-			const struct contact *h2 = h1 ? NULL : find_contact(&es, (uint32_t)n->person_id);
-			if (h1 || h2) {
-				l = (struct chain_link){.from_case = e.id,
-							.to_case = n->id,
-							.degree = h1 ? 1 : 2,
-							.ev = h1 ? *h1 : *h2};
-				hit = &l.ev;
-			}
-			contact_set_release(&ec);
-			contact_set_release(&es);
+		/* both directions; when each is the other's contact, the case
+		 * whose window started first is taken as the source */
+		struct chain_link en = {0}, ne = {0};
+		int d_en = 0, d_ne = 0;
+		if (eto >= nfrom - LINK_LOOKBACK)
+			st = tracing_contact_of(ix, db, &e, p, now, (uint32_t)n->person_id, &en.ev,
+						&d_en, err);
+		if (!st)
+			st = tracing_contact_of(ix, db, n, p, now, (uint32_t)e.person_id, &ne.ev,
+						&d_ne, err);
+		bool use_en = d_en && (!d_ne || efrom <= nfrom);
+		struct chain_link l = use_en ? en : ne;
+		int deg = use_en ? d_en : d_ne;
+		l.from_case = use_en ? e.id : 0;
+		l.to_case = use_en ? 0 : e.id;
+		if (!st && deg) {
+			l.degree = deg;
+			if (!links_push(&out, &l))
+				st = fk_fail(err, FK_ENOMEM, "out of memory linking cases");
 		}
-		if (!hit) {
-			const struct contact *h1 = find_contact(&nc, (uint32_t)e.person_id);
-			const struct contact *h2 = h1 ? NULL : find_contact(&ns, (uint32_t)e.person_id);
-			if (h1 || h2) {
-				l = (struct chain_link){.from_case = n->id,
-							.to_case = e.id,
-							.degree = h1 ? 1 : 2,
-							.ev = h1 ? *h1 : *h2};
-				hit = &l.ev;
-			}
-		}
-		if (hit && !links_push(out, &l))
-			st = fk_fail(err, FK_ENOMEM, "out of memory linking cases");
 	}
 	if (!st && rc != SQLITE_DONE)
 		st = fk_fail(err, FK_EDB, "cannot read cases: %s", sqlite3_errmsg(db));
-out:
 	sqlite3_finalize(q);
-	contact_set_release(&nc);
-	contact_set_release(&ns);
-	return st;
+	if (st) {
+		free(out.v);
+		return st;
+	}
+	*links = out.v;
+	*nlinks = out.n;
+	return FK_OK;
 }
 
 static enum fk_status store_links(sqlite3 *db, const struct case_rec *n,
-				  const struct link_list *links, int64_t *chain,
+				  const struct chain_link *lv, size_t ln, int64_t *chain,
 				  struct fk_err *err)
 {
 	sqlite3_stmt *ins = store_prepare(db,
@@ -213,8 +196,13 @@ static enum fk_status store_links(sqlite3 *db, const struct case_rec *n,
 		goto out;
 	}
 	int64_t best = n->id;
-	for (size_t i = 0; i < links->n; i++) {
-		const struct chain_link *l = &links->v[i];
+	for (size_t i = 0; i < ln; i++) {
+		struct chain_link lk = lv[i];
+		const struct chain_link *l = &lk;
+		if (!lk.from_case)
+			lk.from_case = n->id;
+		if (!lk.to_case)
+			lk.to_case = n->id;
 		bool hh = l->ev.kind == EVIDENCE_HOUSEHOLD;
 		sqlite3_bind_int64(ins, 1, l->from_case);
 		sqlite3_bind_int64(ins, 2, l->to_case);
@@ -255,9 +243,9 @@ static enum fk_status store_links(sqlite3 *db, const struct case_rec *n,
 	if (sqlite3_step(merge) != SQLITE_DONE)
 		st = fk_fail(err, FK_EDB, "cannot merge chains: %s", sqlite3_errmsg(db));
 	sqlite3_reset(merge);
-	for (size_t i = 0; !st && i < links->n; i++) {
-		const struct chain_link *l = &links->v[i];
-		int64_t other = l->from_case == n->id ? l->to_case : l->from_case;
+	for (size_t i = 0; !st && i < ln; i++) {
+		const struct chain_link *l = &lv[i];
+		int64_t other = l->from_case ? l->from_case : l->to_case;
 		sqlite3_bind_int64(ch, 1, other);
 		int64_t c = sqlite3_step(ch) == SQLITE_ROW ? sqlite3_column_int64(ch, 0) : 0;
 		sqlite3_reset(ch);
@@ -328,11 +316,10 @@ static void bind_time(sqlite3_stmt *q, int i, int64_t t)
 		sqlite3_bind_null(q, i);
 }
 
-enum fk_status case_add(sqlite3 *wdb, struct contact_index *ix, const struct tracing_params *p,
-			struct case_rec *c, const char *actor, const char *origin, int64_t now,
-			struct fk_err *err)
+enum fk_status case_add(sqlite3 *wdb, const struct tracing_params *p, struct case_rec *c,
+			const struct chain_link *links, size_t nlinks, const char *actor,
+			const char *origin, int64_t now, struct fk_err *err)
 {
-	struct link_list links = {0};
 	sqlite3_stmt *ins = NULL;
 	struct strbuf detail;
 	strbuf_init(&detail);
@@ -366,19 +353,14 @@ enum fk_status case_add(sqlite3 *wdb, struct contact_index *ix, const struct tra
 	c->id = sqlite3_last_insert_rowid(wdb);
 	c->created_at = now;
 	c->chain_id = c->id;
-	if (ix) {
-		st = find_links(wdb, ix, p, c, now, &links, err);
-		if (st)
-			goto fail;
-	}
-	st = store_links(wdb, c, &links, &c->chain_id, err);
+	st = store_links(wdb, c, links, nlinks, &c->chain_id, err);
 	if (st)
 		goto fail;
 	char object[32];
 	snprintf(object, sizeof(object), "case:%lld", (long long)c->id);
 	strbuf_addf(&detail, "{\"person_id\":%lld,\"classification\":\"%s\",\"chain\":%lld,\"links\":%zu}",
 		    (long long)c->person_id, case_class_name(c->cls), (long long)c->chain_id,
-		    links.n);
+		    nlinks);
 	st = audit_append(wdb, actor, "case.add", object, detail.buf, origin, err);
 	if (st)
 		goto fail;
@@ -386,13 +368,11 @@ enum fk_status case_add(sqlite3 *wdb, struct contact_index *ix, const struct tra
 	if (st)
 		goto fail;
 	sqlite3_finalize(ins);
-	free(links.v);
 	strbuf_release(&detail);
 	return FK_OK;
 fail:
 	sqlite3_finalize(ins);
 	store_rollback(wdb);
-	free(links.v);
 	strbuf_release(&detail);
 	c->id = 0;
 	return st;

@@ -176,13 +176,27 @@ int cmd_case(int argc, char **argv)
 	c.person_id = pid;
 	struct tracing_params p;
 	tracing_params_default(&p);
-	if (contact_index_load(db, INT64_MIN, INT64_MAX, isatty(2), &ix, &err)) {
+	/* only the check-ins that can link it: from the earliest window of any
+	 * case (this one included) less 2W, to now + W */
+	int64_t now = fk_now(), ws, we;
+	case_window(&c, &p, now, &ws, &we);
+	int64_t oldest = store_query_int(db,
+					 "SELECT coalesce(min(coalesce(onset_at, first_positive_at)), 0)"
+					 " FROM cases",
+					 0);
+	if (oldest && oldest - p.infectious_s < ws)
+		ws = oldest - p.infectious_s;
+	struct chain_link *links = NULL;
+	size_t nlinks = 0;
+	if (contact_index_load(db, ws - 2 * p.window_s, now + p.window_s, isatty(2), &ix, &err) ||
+	    case_links_find(db, ix, &p, &c, now, &links, &nlinks, &err)) {
 		fprintf(stderr, "fangkong case add: %s\n", err.msg);
 		goto out;
 	}
 	char actor[96];
 	cli_actor("cli", actor, sizeof(actor));
-	enum fk_status st = case_add(db, ix, &p, &c, actor, "cli", fk_now(), &err);
+	enum fk_status st = case_add(db, &p, &c, links, nlinks, actor, "cli", now, &err);
+	free(links);
 	if (st) {
 		fprintf(stderr, "fangkong case add: %s\n", err.msg);
 		rc = st == FK_EINVAL || st == FK_ECONFLICT ? 2 : 1;

@@ -496,3 +496,121 @@ out:
 	free(a.deg);
 	return st;
 }
+
+/* ---- one person against one case (chains) ----
+ * Whether `person` is a close or secondary contact of case c, with the
+ * evidence tracing_contacts would give, without computing the whole
+ * secondary set: c's close set, then the person's own scans against the
+ * close contacts' counted intervals, then the person's household. */
+
+static int by_person(const void *x, const void *y)
+{
+	const struct contact *a = x, *b = y;
+	return a->person_id < b->person_id ? -1 : a->person_id > b->person_id;
+}
+
+struct probe_ctx {
+	const struct contact *close; /* sorted by person */
+	size_t n;
+	const struct isolations *iso;
+	int64_t now, t; /* the person's scan */
+	uint32_t venue;
+	struct contact best;
+	bool found;
+};
+
+static void consider(struct probe_ctx *pc, const struct contact *cand)
+{
+	if (!pc->found || better(cand, &pc->best)) {
+		pc->best = *cand;
+		pc->found = true;
+	}
+}
+
+static void on_probe_scan(void *ctx, uint32_t person, int64_t c)
+{
+	struct probe_ctx *pc = ctx;
+	struct contact key = {.person_id = person};
+	const struct contact *p = bsearch(&key, pc->close, pc->n, sizeof(key), by_person);
+	if (!p || c < p->exposure || c > isolation_end(pc->iso, person, pc->now))
+		return;
+	struct contact cand = {.person_id = 0,
+			       .via = person,
+			       .exposure = pc->t,
+			       .kind = EVIDENCE_VENUE,
+			       .venue_id = pc->venue,
+			       .t_contact = pc->t,
+			       .t_source = c};
+	consider(pc, &cand);
+}
+
+enum fk_status tracing_contact_of(struct contact_index *ix, sqlite3 *db, const struct case_rec *c,
+				  const struct tracing_params *p, int64_t now, uint32_t person,
+				  struct contact *out, int *degree, struct fk_err *err)
+{
+	struct contact_set cl = {0};
+	struct isolations iso = {0};
+	struct ix_scan *sc = NULL;
+	size_t nsc = 0;
+	*degree = 0;
+	if ((int64_t)person == c->person_id)
+		return FK_OK;
+	enum fk_status st = tracing_contacts(ix, db, c, p, now, &cl, NULL, err);
+	if (st)
+		return st;
+	for (size_t i = 0; i < cl.n; i++) {
+		if (cl.v[i].person_id == person) {
+			*out = cl.v[i];
+			*degree = 1;
+			goto out;
+		}
+	}
+	if (!p->secondary || !cl.n)
+		goto out;
+	st = isolations_load(db, &iso, err);
+	if (st)
+		goto out;
+	int64_t first = cl.v[0].exposure; /* sorted by exposure */
+	qsort(cl.v, cl.n, sizeof(*cl.v), by_person);
+	struct probe_ctx pc = {.close = cl.v, .n = cl.n, .iso = &iso, .now = now};
+	pthread_rwlock_rdlock(&ix->lock);
+	st = ix_person_scans_locked(ix, person, first - p->window_s, now + p->window_s, &sc, &nsc);
+	for (size_t i = 0; !st && i < nsc; i++) {
+		pc.t = sc[i].t;
+		pc.venue = sc[i].venue_id;
+		ix_venue_range(ix, sc[i].venue_id, sc[i].t - p->window_s, sc[i].t + p->window_s,
+			       on_probe_scan, &pc);
+	}
+	pthread_rwlock_unlock(&ix->lock);
+	if (st) {
+		st = fk_fail(err, FK_ENOMEM, "out of memory tracing contacts");
+		goto out;
+	}
+	/* the person's household members among the close contacts */
+	struct acc a = {0};
+	struct contact me = {.person_id = person};
+	st = households(db, &a, &me, 1, 1, false, err);
+	for (size_t i = 0; !st && i < a.n; i++) {
+		struct contact key = {.person_id = a.v[i].person_id};
+		const struct contact *hp = bsearch(&key, cl.v, cl.n, sizeof(key), by_person);
+		if (hp) {
+			struct contact cand = {.via = hp->person_id,
+					       .exposure = hp->exposure,
+					       .kind = EVIDENCE_HOUSEHOLD};
+			consider(&pc, &cand);
+		}
+	}
+	free(a.slot);
+	free(a.v);
+	free(a.deg);
+	if (!st && pc.found) {
+		*out = pc.best;
+		out->person_id = person;
+		*degree = 2;
+	}
+out:
+	free(sc);
+	free(iso.v);
+	contact_set_release(&cl);
+	return st;
+}

@@ -356,10 +356,21 @@ static void case_post(struct http_req *req)
 	st = NULL;
 
 	int64_t now = fk_now();
-	sqlite3 *w = store_writer_lock();
-	enum fk_status s = w ? case_add(w, ix, &p, &c, req->user->username, req->origin, now, &err)
-			     : fk_fail(&err, FK_EDB, "database unavailable");
-	store_writer_unlock();
+	/* links are found on this thread's reader, so scans keep committing
+	 * while they are computed; only the insert holds the writer */
+	struct chain_link *links = NULL;
+	size_t nlinks = 0;
+	sqlite3 *rd = store_reader();
+	enum fk_status s = rd ? case_links_find(rd, ix, &p, &c, now, &links, &nlinks, &err)
+			      : fk_fail(&err, FK_EDB, "database unavailable");
+	if (!s) {
+		sqlite3 *w = store_writer_lock();
+		s = w ? case_add(w, &p, &c, links, nlinks, req->user->username, req->origin, now,
+				 &err)
+		      : fk_fail(&err, FK_EDB, "database unavailable");
+		store_writer_unlock();
+	}
+	free(links);
 	if (s == FK_ENOTFOUND)
 		s = fk_fail(&err, FK_EINVAL, "no person with ID number '%s'", idm);
 	if (s) {

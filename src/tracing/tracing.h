@@ -106,15 +106,16 @@ enum fk_status case_get(sqlite3 *db, int64_t case_id, struct case_rec *out, stru
 enum fk_status case_get_by_person(sqlite3 *db, int64_t person_id, struct case_rec *out,
 				  struct fk_err *err);
 
-/* Adds a case (c->id, chain_id and created_at are filled in), links it to
- * earlier cases it is a contact of (and earlier cases that are its
- * contacts) through the index, merges chains, and audits "case.add".
- * wdb is the writer (caller holds it); ix may be NULL only in tests with
- * no check-ins.  FK_ECONFLICT when the person already is a case,
- * FK_ENOTFOUND for an unknown person, FK_EINVAL for bad times. */
-enum fk_status case_add(sqlite3 *wdb, struct contact_index *ix, const struct tracing_params *p,
-			struct case_rec *c, const char *actor, const char *origin, int64_t now,
-			struct fk_err *err);
+/* Adds a case (c->id, chain_id and created_at are filled in) with the links
+ * found beforehand by case_links_find (links[i] with from_case or to_case 0
+ * mean the new case), merges the linked chains, and audits "case.add", all
+ * in one transaction on wdb (the caller holds the writer).  FK_ECONFLICT
+ * when the person already is a case, FK_ENOTFOUND for an unknown person,
+ * FK_EINVAL for bad times. */
+struct chain_link;
+enum fk_status case_add(sqlite3 *wdb, const struct tracing_params *p, struct case_rec *c,
+			const struct chain_link *links, size_t nlinks, const char *actor,
+			const char *origin, int64_t now, struct fk_err *err);
 
 /* ---- contacts (contacts.c) ---- */
 enum evidence_kind { EVIDENCE_VENUE = 0, EVIDENCE_HOUSEHOLD = 1 };
@@ -144,12 +145,30 @@ enum fk_status tracing_contacts(struct contact_index *ix, sqlite3 *db, const str
 				struct contact_set *close, struct contact_set *secondary,
 				struct fk_err *err);
 
+/* Whether `person` is a close (*degree 1) or secondary (*degree 2) contact
+ * of case c, with the same exposure and evidence as tracing_contacts;
+ * *degree 0 when neither.  Costs c's close set plus the person's own
+ * scans, not c's whole secondary set. */
+enum fk_status tracing_contact_of(struct contact_index *ix, sqlite3 *db, const struct case_rec *c,
+				  const struct tracing_params *p, int64_t now, uint32_t person,
+				  struct contact *out, int *degree, struct fk_err *err);
+
 /* ---- chains ---- */
 struct chain_link {
-	int64_t from_case, to_case;
+	int64_t from_case, to_case; /* 0: the case being added */
 	int degree;
 	struct contact ev; /* evidence; ev.person_id = to_case's person */
 };
+
+/* Links a case about to be added (c->id 0) to the cases already stored:
+ * E -> new when the new case's person is E's close or secondary contact,
+ * new -> E when E's person is one of the new case's contacts but not the
+ * other way round.  Reads only (a reader connection is enough), so the
+ * writer is not held while it runs.  *links is malloc'd (caller frees). */
+enum fk_status case_links_find(sqlite3 *db, struct contact_index *ix,
+			       const struct tracing_params *p, const struct case_rec *c,
+			       int64_t now, struct chain_link **links, size_t *nlinks,
+			       struct fk_err *err);
 
 /* ---- CLI (cli.c) ---- */
 int cmd_case(int argc, char **argv);  /* fangkong case add ... */
