@@ -233,3 +233,43 @@ Test(index, window_edges)
 	contact_set_release(&se);
 	contact_index_free(ix);
 }
+
+Test(index, one_person_probe_equals_the_full_sets)
+{
+	struct fk_err err;
+	struct contact_index *ix = NULL;
+	cr_assert_eq(contact_index_load(db, INT64_MIN, INT64_MAX, false, &ix, &err), FK_OK);
+	struct tracing_params p;
+	tracing_params_default(&p);
+	for (uint32_t who = 1; who <= 12; who++) {
+		struct case_rec c = {.id = who, .person_id = who, .onset_at = T0 + 86400 + who * 3001};
+		struct contact_set cl, se;
+		cr_assert_eq(tracing_contacts(ix, db, &c, &p, NOW, &cl, &se, &err), FK_OK);
+		static int deg[NPERS + 1];
+		static const struct contact *rec[NPERS + 1];
+		memset(deg, 0, sizeof(deg));
+		for (size_t i = 0; i < cl.n; i++) {
+			deg[cl.v[i].person_id] = 1;
+			rec[cl.v[i].person_id] = &cl.v[i];
+		}
+		for (size_t i = 0; i < se.n; i++) {
+			deg[se.v[i].person_id] = 2;
+			rec[se.v[i].person_id] = &se.v[i];
+		}
+		for (uint32_t q = 1; q <= NPERS; q++) {
+			struct contact got;
+			int d = -1;
+			cr_assert_eq(tracing_contact_of(ix, db, &c, &p, NOW, q, &got, &d, &err), FK_OK);
+			cr_assert_eq(d, deg[q], "case %u person %u: degree %d, full sets say %d", who, q,
+				     d, deg[q]);
+			if (d) {
+				cr_assert_eq(got.exposure, rec[q]->exposure, "case %u person %u", who, q);
+				cr_assert_eq(got.via, rec[q]->via, "case %u person %u via", who, q);
+				cr_assert_eq(got.t_source, rec[q]->t_source);
+			}
+		}
+		contact_set_release(&cl);
+		contact_set_release(&se);
+	}
+	contact_index_free(ix);
+}
