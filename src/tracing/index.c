@@ -28,6 +28,7 @@
 #include "tracing/tracing_int.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -552,48 +553,91 @@ static bool ptail_insert(struct ix_ptail *tl, uint32_t t, uint32_t venue)
 	return true;
 }
 
+/* Adds one scan (write lock held or index private). */
+static enum fk_status add_one(struct contact_index *ix, const struct ix_scan *c)
+{
+	if (c->t <= IX_EPOCH || c->t - IX_EPOCH >= (int64_t)UINT32_MAX || !c->venue_id ||
+	    !c->person_id || c->venue_id == UINT32_MAX || c->person_id == UINT32_MAX ||
+	    has_locked(ix, c))
+		return FK_OK;
+	if (!grow_ptrs((void ***)&ix->vt, &ix->vt_cap, c->venue_id + 1) ||
+	    !grow_ptrs((void ***)&ix->pt, &ix->pt_cap, c->person_id + 1))
+		return FK_ENOMEM;
+	struct ix_vtail **vt = &ix->vt[c->venue_id];
+	struct ix_ptail **pt = &ix->pt[c->person_id];
+	if (!*vt)
+		*vt = calloc(1, sizeof(**vt));
+	if (!*pt)
+		*pt = calloc(1, sizeof(**pt));
+	uint32_t t = (uint32_t)(c->t - IX_EPOCH);
+	if (!*vt || !*pt || !vtail_insert(*vt, t, c->person_id))
+		return FK_ENOMEM;
+	if (!ptail_insert(*pt, t, c->venue_id)) {
+		/* keep the two views equal: undo the venue half */
+		struct ix_vtail *vl = *vt;
+		for (size_t k = 0; k < vl->n; k++)
+			if (vl->e[k].t == t && vl->e[k].person == c->person_id) {
+				memmove(vl->e + k, vl->e + k + 1, (vl->n - k - 1) * sizeof(*vl->e));
+				vl->n--;
+				break;
+			}
+		return FK_ENOMEM;
+	}
+	ix->tail_n++;
+	return FK_OK;
+}
+
 enum fk_status contact_index_add(struct contact_index *ix, const struct ix_scan *s, size_t n)
 {
 	enum fk_status st = FK_OK;
 	pthread_rwlock_wrlock(&ix->lock);
-	for (size_t i = 0; i < n; i++) {
-		const struct ix_scan *c = &s[i];
-		if (c->t <= IX_EPOCH || c->t - IX_EPOCH >= (int64_t)UINT32_MAX || !c->venue_id ||
-		    !c->person_id || c->venue_id == UINT32_MAX || c->person_id == UINT32_MAX ||
-		    has_locked(ix, c))
-			continue;
-		if (!grow_ptrs((void ***)&ix->vt, &ix->vt_cap, c->venue_id + 1) ||
-		    !grow_ptrs((void ***)&ix->pt, &ix->pt_cap, c->person_id + 1)) {
-			st = FK_ENOMEM;
-			break;
-		}
-		struct ix_vtail **vt = &ix->vt[c->venue_id];
-		struct ix_ptail **pt = &ix->pt[c->person_id];
-		if (!*vt)
-			*vt = calloc(1, sizeof(**vt));
-		if (!*pt)
-			*pt = calloc(1, sizeof(**pt));
-		uint32_t t = (uint32_t)(c->t - IX_EPOCH);
-		if (!*vt || !*pt || !vtail_insert(*vt, t, c->person_id)) {
-			st = FK_ENOMEM;
-			break;
-		}
-		if (!ptail_insert(*pt, t, c->venue_id)) {
-			/* keep the two views equal: undo the venue half */
-			struct ix_vtail *vl = *vt;
-			for (size_t k = 0; k < vl->n; k++)
-				if (vl->e[k].t == t && vl->e[k].person == c->person_id) {
-					memmove(vl->e + k, vl->e + k + 1, (vl->n - k - 1) * sizeof(*vl->e));
-					vl->n--;
-					break;
-				}
-			st = FK_ENOMEM;
-			break;
-		}
-		ix->tail_n++;
-	}
+	for (size_t i = 0; i < n && !st; i++)
+		st = add_one(ix, &s[i]);
 	pthread_rwlock_unlock(&ix->lock);
 	return st;
+}
+
+uint64_t contact_index_tail_scans(struct contact_index *ix)
+{
+	pthread_rwlock_rdlock(&ix->lock);
+	uint64_t n = ix->tail_n;
+	pthread_rwlock_unlock(&ix->lock);
+	return n;
+}
+
+enum fk_status contact_index_reload(struct contact_index *ix, sqlite3 *db, struct fk_err *err)
+{
+	struct contact_index *nx = NULL;
+	enum fk_status st = contact_index_load(db, INT64_MIN, INT64_MAX, false, &nx, err);
+	if (st)
+		return st;
+	pthread_rwlock_wrlock(&ix->lock);
+	/* scans added while the new base loaded live in the old tails: carry
+	 * every tail entry over (the ones the new base holds are skipped) */
+	for (uint32_t v = 0; v < ix->vt_cap && !st; v++) {
+		const struct ix_vtail *tl = ix->vt[v];
+		for (uint32_t i = 0; tl && i < tl->n && !st; i++) {
+			struct ix_scan sc = {.t = ix_unix(tl->e[i].t), .venue_id = v,
+					     .person_id = tl->e[i].person};
+			st = add_one(nx, &sc);
+		}
+	}
+	if (st) {
+		pthread_rwlock_unlock(&ix->lock);
+		contact_index_free(nx);
+		return fk_fail(err, FK_ENOMEM, "out of memory rebuilding the contact index");
+	}
+	/* swap everything after the lock (never copy a lock others wait on);
+	 * nx then holds the old parts */
+	_Static_assert(offsetof(struct contact_index, lock) == 0, "the lock comes first");
+	const size_t off = offsetof(struct contact_index, nv);
+	unsigned char tmp[sizeof(struct contact_index)];
+	memcpy(tmp, (unsigned char *)ix + off, sizeof(*ix) - off);
+	memcpy((unsigned char *)ix + off, (unsigned char *)nx + off, sizeof(*ix) - off);
+	memcpy((unsigned char *)nx + off, tmp, sizeof(*ix) - off);
+	pthread_rwlock_unlock(&ix->lock);
+	contact_index_free(nx);
+	return FK_OK;
 }
 
 void contact_index_stats(struct contact_index *ix, struct contact_index_stats *out)

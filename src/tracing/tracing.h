@@ -59,6 +59,13 @@ enum fk_status contact_index_add(struct contact_index *ix, const struct ix_scan 
  * load began: batches after it may be missing and are replayed by the
  * caller through contact_index_add (which skips rows already present). */
 int64_t contact_index_loaded_batch(const struct contact_index *ix);
+/* Rebuilds ix's base from db (every check-in) and swaps it in under the
+ * write lock, keeping scans added meanwhile: the way to take in a large
+ * import, which would be slow to insert into the sorted tails.  Queries
+ * wait only for the swap, not the load. */
+enum fk_status contact_index_reload(struct contact_index *ix, sqlite3 *db, struct fk_err *err);
+/* Scans added since the base was built (they live in the tails). */
+uint64_t contact_index_tail_scans(struct contact_index *ix);
 /* True if the index holds exactly this scan. */
 bool contact_index_has(struct contact_index *ix, const struct ix_scan *s);
 

@@ -273,3 +273,25 @@ Test(index, one_person_probe_equals_the_full_sets)
 	}
 	contact_index_free(ix);
 }
+
+Test(index, reload_takes_in_the_database_and_keeps_live_scans)
+{
+	struct fk_err err;
+	struct contact_index *full = NULL, *ix = NULL;
+	cr_assert_eq(contact_index_load(db, INT64_MIN, INT64_MAX, false, &full, &err), FK_OK);
+	cr_assert_eq(contact_index_load(db, INT64_MIN, T0 + 86400, false, &ix, &err), FK_OK);
+	/* a live scan the database snapshot does not have */
+	struct ix_scan live = {.t = T0 + 3 * 86400 + 17, .venue_id = NVEN + 9, .person_id = 7};
+	cr_assert_eq(contact_index_add(ix, &live, 1), FK_OK);
+	cr_assert_eq(contact_index_reload(ix, db, &err), FK_OK, "%s", err.msg);
+	struct contact_index_stats a, b;
+	contact_index_stats(full, &a);
+	contact_index_stats(ix, &b);
+	cr_assert_eq(b.scans, a.scans + 1);
+	cr_assert_eq(contact_index_tail_scans(ix), 1);
+	cr_assert(contact_index_has(ix, &live));
+	for (int i = 0; i < NSCAN; i++)
+		cr_assert(contact_index_has(ix, &scans[i]));
+	contact_index_free(full);
+	contact_index_free(ix);
+}
