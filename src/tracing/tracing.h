@@ -13,8 +13,9 @@
  *     also met C at a venue gets the earlier of the two.
  *   secondary contact: any Q, not C and not a close contact, who is a close
  *     contact of some close contact P by the same rule, counting P's
- *     check-ins in [P's exposure, P's isolation or now] (household members
- *     of P get P's exposure).  Exposure = the earliest over all P; `via`
+ *     check-ins in [P's exposure, P's isolation or now]; household members
+ *     of P get P's exposure, even when that interval is empty (they shared
+ *     P's home during the exposure, as C's household shares C's window).  Exposure = the earliest over all P; `via`
  *     names the P that gives it (the smallest person id on a tie).
  *   W = window_s, D = infectious_s (policy; defaults 30 min and 2 days).
  */
