@@ -143,7 +143,9 @@ enum fk_status user_get_by_name(sqlite3 *db, const char *username, struct user *
 enum fk_status session_login(sqlite3 *wdb, const char *username, const char *password,
 			     const char *origin, char token_out[TOKEN_HEX_LEN + 1],
 			     int64_t *expires_at, struct user *user, struct fk_err *err);
-/* Looks up a live session. FK_EAUTH if unknown or expired. */
+/* Looks up a live session. FK_EAUTH if unknown or expired.  On the
+ * server's reader (db == store_reader()) answers from an in-process cache
+ * of a few seconds (see session.c); never call it holding the writer. */
 enum fk_status session_lookup(sqlite3 *db, const char *token, struct user *out,
 			      struct fk_err *err);
 enum fk_status session_logout(sqlite3 *wdb, const char *token, const char *origin,
@@ -152,6 +154,10 @@ enum fk_status session_logout(sqlite3 *wdb, const char *token, const char *origi
  * the caller's transaction.  *ended (may be NULL) receives how many. */
 enum fk_status session_end_others(sqlite3 *wdb, int64_t user_id, const char *keep_token,
 				  int *ended, struct fk_err *err);
+/* Drops user_id's cached sessions at once; for a change to the account
+ * (disabled, role or scope) made on the writer, called inside its
+ * transaction.  Logout and session_end_others do this themselves. */
+void session_cache_forget_user(int64_t user_id);
 /* The two halves of session_login, so a server can run the slow argon2id
  * check on a reader without holding the single writer.
  * credentials_check only reads: FK_EAUTH on bad credentials (unknown user,

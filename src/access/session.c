@@ -25,11 +25,38 @@
  *   parallel guesses cannot all slip past the check.  A success clears the
  *   user's count and gives the address back only its own reservation, so
  *   one valid account cannot reset an address spraying guesses.
+ * - Session cache.  Every request of a server looks its session up, and in
+ *   WAL mode each commit (a scan batch commits every few milliseconds)
+ *   empties the readers' page caches, so the lookup re-reads pages.  A
+ *   cache of SCACHE_SLOTS entries (token hash -> struct user, the
+ *   session's expiry, when filled) answers instead.  Direct-mapped by the
+ *   hash's first bytes (BLAKE2b: uniform), a collision replaces the older
+ *   entry; SCACHE_SHARDS mutexes over the slots, so hits of different
+ *   tokens rarely contend; a hit copies the entry and allocates nothing.
+ *   An entry serves SCACHE_TTL seconds (monotonic clock) and never past
+ *   the session's own expires_at.  Only lookups on the server's reader
+ *   (db == store_reader()) use it: the CLI always reads the database.
+ * - Invalidation in this process is immediate.  session_logout and
+ *   session_end_others (password change) call scache_forget(user id),
+ *   which under inval_mu bumps scache_gen and drops every entry of the
+ *   user.  A lookup that missed remembers scache_gen before reading the
+ *   database and inserts only if it is unchanged (checked under inval_mu),
+ *   so a read that raced an invalidation never lands in the cache.  When
+ *   the change commits after scache_forget (session_end_others inside the
+ *   caller's transaction), the user is also marked pending: a read may
+ *   still see the old rows, so nothing of that user is cached until a
+ *   later miss has passed through the writer lock (every change in the
+ *   server is made, and committed, under it), which proves that all
+ *   transactions that marked it have ended; that miss settles the mark and
+ *   the next one may fill.  More than SCACHE_PENDING marks at once set
+ *   pending_all, settled the same way.  Changes made by another process
+ *   (the CLI) reach the server within SCACHE_TTL (docs/operations.md).
  */
 #include "access/access.h"
 #include "access/access_int.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +68,11 @@
 
 #define TOKEN_BYTES 32
 #define TOKEN_HASH_BYTES 32
+
+#define SCACHE_SLOTS 8192 /* power of two */
+#define SCACHE_SHARDS 64  /* power of two, divides SCACHE_SLOTS */
+#define SCACHE_TTL 5.0    /* seconds an entry may answer */
+#define SCACHE_PENDING 64
 
 /* ---------- throttling ---------- */
 
@@ -240,6 +272,171 @@ static void token_hash(const char *token, unsigned char out[TOKEN_HASH_BYTES])
 			   NULL, 0);
 }
 
+/* ---------- session cache (see the design note) ---------- */
+
+struct scache_entry {
+	unsigned char th[TOKEN_HASH_BYTES];
+	bool used;
+	double filled;      /* fk_mono() */
+	int64_t expires_at; /* the session's, fk_now() scale */
+	struct user user;
+};
+
+struct scache_pending {
+	int64_t user_id;
+	uint64_t gen; /* scache_gen after the mark */
+};
+
+static struct scache_entry scache[SCACHE_SLOTS];
+static pthread_mutex_t scache_mu[SCACHE_SHARDS];
+static pthread_once_t scache_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t inval_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t scache_gen;		/* under inval_mu */
+static struct scache_pending pending[SCACHE_PENDING]; /* under inval_mu */
+static size_t npending;
+static uint64_t pending_all; /* 0, or the gen of an overflowing mark */
+
+static void scache_init(void)
+{
+	for (size_t i = 0; i < SCACHE_SHARDS; i++)
+		pthread_mutex_init(&scache_mu[i], NULL);
+}
+
+static size_t scache_slot(const unsigned char th[TOKEN_HASH_BYTES])
+{
+	uint64_t h;
+	memcpy(&h, th, sizeof(h));
+	return (size_t)(h & (SCACHE_SLOTS - 1));
+}
+
+static pthread_mutex_t *scache_lock_of(size_t slot)
+{
+	return &scache_mu[slot & (SCACHE_SHARDS - 1)];
+}
+
+/* True and *out filled when th has a live entry. */
+static bool scache_get(const unsigned char th[TOKEN_HASH_BYTES], struct user *out)
+{
+	size_t slot = scache_slot(th);
+	struct scache_entry *e = &scache[slot];
+	bool hit = false;
+	double mono = fk_mono();
+	int64_t now = fk_now();
+	pthread_once(&scache_once, scache_init);
+	pthread_mutex_lock(scache_lock_of(slot));
+	if (e->used && !memcmp(e->th, th, TOKEN_HASH_BYTES)) {
+		if (mono - e->filled < SCACHE_TTL && mono >= e->filled && now < e->expires_at) {
+			*out = e->user;
+			hit = true;
+		} else {
+			e->used = false;
+		}
+	}
+	pthread_mutex_unlock(scache_lock_of(slot));
+	return hit;
+}
+
+static uint64_t scache_gen_now(void)
+{
+	pthread_mutex_lock(&inval_mu);
+	uint64_t g = scache_gen;
+	pthread_mutex_unlock(&inval_mu);
+	return g;
+}
+
+/* Caller holds inval_mu. */
+static bool scache_is_pending(int64_t user_id)
+{
+	if (pending_all)
+		return true;
+	for (size_t i = 0; i < npending; i++)
+		if (pending[i].user_id == user_id)
+			return true;
+	return false;
+}
+
+/* Waits until every transaction that marked a user pending has ended
+ * (they all hold the writer lock until they commit or roll back), then
+ * clears those marks. */
+static void scache_settle(void)
+{
+	(void)store_writer_lock();
+	pthread_mutex_lock(&inval_mu);
+	uint64_t g = scache_gen; /* marks up to g were made by earlier holders */
+	pthread_mutex_unlock(&inval_mu);
+	store_writer_unlock();
+	pthread_mutex_lock(&inval_mu);
+	size_t k = 0;
+	for (size_t i = 0; i < npending; i++)
+		if (pending[i].gen > g)
+			pending[k++] = pending[i];
+	npending = k;
+	if (pending_all && pending_all <= g)
+		pending_all = 0;
+	pthread_mutex_unlock(&inval_mu);
+}
+
+/* Stores a lookup's result read after gen0 was current. */
+static void scache_put(const unsigned char th[TOKEN_HASH_BYTES], const struct user *u,
+		       int64_t expires_at, uint64_t gen0)
+{
+	bool settle = false;
+	pthread_once(&scache_once, scache_init);
+	pthread_mutex_lock(&inval_mu);
+	if (scache_gen == gen0 && !scache_is_pending(u->id)) {
+		size_t slot = scache_slot(th);
+		struct scache_entry *e = &scache[slot];
+		pthread_mutex_lock(scache_lock_of(slot));
+		memcpy(e->th, th, TOKEN_HASH_BYTES);
+		e->user = *u;
+		e->expires_at = expires_at;
+		e->filled = fk_mono();
+		e->used = true;
+		pthread_mutex_unlock(scache_lock_of(slot));
+	} else {
+		settle = scache_gen == gen0; /* pending: this read may be stale */
+	}
+	pthread_mutex_unlock(&inval_mu);
+	if (settle)
+		scache_settle();
+}
+
+/* Drops user_id's entries.  in_txn: the change is not committed yet (see
+ * the design note). */
+static void scache_forget(int64_t user_id, bool in_txn)
+{
+	pthread_once(&scache_once, scache_init);
+	pthread_mutex_lock(&inval_mu);
+	scache_gen++;
+	if (in_txn) {
+		size_t i;
+		for (i = 0; i < npending && pending[i].user_id != user_id; i++)
+			;
+		if (i < npending) {
+			pending[i].gen = scache_gen;
+		} else if (npending < SCACHE_PENDING) {
+			pending[npending].user_id = user_id;
+			pending[npending].gen = scache_gen;
+			npending++;
+		} else {
+			pending_all = scache_gen;
+		}
+	}
+	for (size_t sh = 0; sh < SCACHE_SHARDS; sh++) {
+		pthread_mutex_lock(&scache_mu[sh]);
+		for (size_t i = sh; i < SCACHE_SLOTS; i += SCACHE_SHARDS)
+			if (scache[i].used && scache[i].user.id == user_id)
+				scache[i].used = false;
+		pthread_mutex_unlock(&scache_mu[sh]);
+	}
+	pthread_mutex_unlock(&inval_mu);
+}
+
+void session_cache_forget_user(int64_t user_id)
+{
+	scache_forget(user_id, true);
+}
+
 enum fk_status credentials_check(sqlite3 *db, const char *username, const char *password,
 				 struct user *out, struct fk_err *err)
 {
@@ -379,7 +576,7 @@ enum fk_status session_login(sqlite3 *wdb, const char *username, const char *pas
 
 static const char sql_session_lookup[] =
 	"SELECT u.id, u.username, u.role, u.scope,"
-	" u.must_change_password, u.person_id FROM sessions s"
+	" u.must_change_password, u.person_id, s.expires_at FROM sessions s"
 	" JOIN users u ON u.id = s.user_id"
 	" WHERE s.token_hash=? AND s.expires_at > ? AND u.disabled=0";
 
@@ -391,13 +588,18 @@ enum fk_status session_lookup(sqlite3 *db, const char *token, struct user *out,
 		return fk_fail(err, FK_EAUTH, "session expired or unknown");
 	token_hash(token, th);
 	/* every request of a server looks its session up: on the thread's
-	 * reader use its cached statement rather than compiling the join */
+	 * reader ask the cache, then use the cached statement rather than
+	 * compiling the join */
 	bool cached = db && db == store_reader();
+	if (cached && scache_get(th, out))
+		return FK_OK;
+	uint64_t gen0 = cached ? scache_gen_now() : 0;
 	sqlite3_stmt *q = cached ? store_reader_stmt(sql_session_lookup, err)
 				 : store_prepare(db, sql_session_lookup, err);
 	if (!q)
 		return FK_EDB;
 	enum fk_status st = FK_OK;
+	int64_t expires_at = 0;
 	sqlite3_bind_blob(q, 1, th, sizeof(th), SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, fk_now());
 	int rc = sqlite3_step(q);
@@ -407,11 +609,15 @@ enum fk_status session_lookup(sqlite3 *db, const char *token, struct user *out,
 		st = fk_fail(err, FK_EDB, "cannot read sessions: %s", sqlite3_errmsg(db));
 	} else if (!user_from_row(q, 4, 5, out)) {
 		st = fk_fail(err, FK_EAUTH, "session expired or unknown");
+	} else {
+		expires_at = sqlite3_column_int64(q, 6);
 	}
 	if (cached)
 		store_stmt_done(q);
 	else
 		sqlite3_finalize(q);
+	if (cached && !st)
+		scache_put(th, out, expires_at, gen0);
 	return st;
 }
 
@@ -428,9 +634,17 @@ enum fk_status session_end_others(sqlite3 *wdb, int64_t user_id, const char *kee
 	if (!del)
 		return FK_EDB;
 	enum fk_status st = FK_OK;
+	/* outside a transaction the DELETE commits on its own: forget after
+	 * it; inside the caller's, forget now and mark the user pending */
+	bool in_txn = sqlite3_get_autocommit(wdb) == 0;
+	if (in_txn)
+		scache_forget(user_id, true);
 	sqlite3_bind_int64(del, 1, user_id);
 	sqlite3_bind_blob(del, 2, th, sizeof(th), SQLITE_STATIC);
-	if (sqlite3_step(del) != SQLITE_DONE)
+	int rc = sqlite3_step(del);
+	if (!in_txn)
+		scache_forget(user_id, false);
+	if (rc != SQLITE_DONE)
 		st = fk_fail(err, FK_EDB, "cannot end sessions: %s", sqlite3_errmsg(wdb));
 	else if (ended)
 		*ended = sqlite3_changes(wdb);
@@ -445,6 +659,7 @@ enum fk_status session_logout(sqlite3 *wdb, const char *token, const char *origi
 	sqlite3_stmt *who = NULL, *del = NULL;
 	unsigned char th[TOKEN_HASH_BYTES];
 	char username[USERNAME_MAX + 1];
+	int64_t user_id = 0;
 	bool own = false;
 
 	if (!token_valid(token))
@@ -453,8 +668,8 @@ enum fk_status session_logout(sqlite3 *wdb, const char *token, const char *origi
 	own = sqlite3_get_autocommit(wdb) != 0;
 	if (own && (st = store_begin(wdb, err)))
 		return st;
-	who = store_prepare(wdb, "SELECT u.username FROM sessions s JOIN users u ON u.id=s.user_id"
-				 " WHERE s.token_hash=?",
+	who = store_prepare(wdb, "SELECT u.username, u.id FROM sessions s"
+				 " JOIN users u ON u.id=s.user_id WHERE s.token_hash=?",
 			    err);
 	del = who ? store_prepare(wdb, "DELETE FROM sessions WHERE token_hash=?", err) : NULL;
 	if (!del) {
@@ -472,6 +687,9 @@ enum fk_status session_logout(sqlite3 *wdb, const char *token, const char *origi
 		goto rollback;
 	}
 	fk_strlcpy(username, (const char *)sqlite3_column_text(who, 0), sizeof(username));
+	user_id = sqlite3_column_int64(who, 1);
+	if (!own)
+		scache_forget(user_id, true); /* commits later, in the caller */
 	sqlite3_bind_blob(del, 1, th, sizeof(th), SQLITE_STATIC);
 	if (sqlite3_step(del) != SQLITE_DONE) {
 		st = fk_fail(err, FK_EDB, "cannot end session: %s", sqlite3_errmsg(wdb));
@@ -481,6 +699,8 @@ enum fk_status session_logout(sqlite3 *wdb, const char *token, const char *origi
 		goto rollback;
 	if (own && (st = store_commit(wdb, err)))
 		goto rollback;
+	if (own)
+		scache_forget(user_id, false);
 	goto done;
 rollback:
 	if (own)
