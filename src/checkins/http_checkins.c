@@ -17,6 +17,18 @@
  *   same scan id (the first scan's time and result), 409 for a scan id
  *   reused for another venue or person, 503 + Retry-After when the queue is
  *   full or the commit failed (a retry with the same id is safe).
+ * - Lookup caches.  Every scan reads its venue and its person, and in WAL
+ *   mode each commit (one per scan batch, every few milliseconds) empties
+ *   the readers' page caches, so those reads went to the file again.  Two
+ *   bounded caches answer instead: venue code -> (id, name, region) and
+ *   person (by ID number, or by id for a citizen's own scan) -> (id, name,
+ *   grid).  Each is direct-mapped (FNV-1a of the key; a collision replaces
+ *   the older entry) with LC_SHARDS mutexes over the slots; a hit copies
+ *   the row and allocates nothing.  Only rows found are cached (a venue or
+ *   person added meanwhile is seen at once); an entry serves LC_TTL
+ *   seconds, so an import by another process that renames a venue or
+ *   moves a person to another grid reaches scans within that time.  This
+ *   server never writes venues or persons itself.
  * - GET /api/v1/alerts lists alerts of the caller's scope (region code
  *   prefix), newest first, persons masked; audited because it holds health
  *   data.
@@ -26,6 +38,8 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -96,11 +110,122 @@ static const char sql_person_by_id[] = "SELECT id, name, grid_code FROM persons 
 static const char sql_venue[] = "SELECT k.id, v.name, v.region_code FROM venue_keys k"
 				" JOIN venues v ON v.code = k.code WHERE k.code=?";
 
+/* ---------- lookup caches (see the design note) ---------- */
+
+#define LC_TTL 5.0	   /* seconds an entry may answer */
+#define LC_SHARDS 64	   /* power of two */
+#define LC_KEY_MAX 40	   /* venue codes, ID numbers, "#" + person id */
+#define VENUE_SLOTS 4096   /* power of two */
+#define PERSON_SLOTS 65536 /* power of two */
+
+struct venue_row {
+	int64_t id;
+	char name[256];
+	char region[SCAN_REGION_MAX + 1];
+};
+
+/* One table: nslots slots of size bytes, each starting with struct
+ * lc_head, followed by the row. */
+struct lc_head {
+	char key[LC_KEY_MAX + 1]; /* "" when empty */
+	double filled;		  /* fk_mono() */
+};
+
+struct lc_table {
+	unsigned char *slots;
+	size_t nslots, size, row_off, row_size;
+	pthread_mutex_t mu[LC_SHARDS];
+};
+
+struct venue_slot {
+	struct lc_head h;
+	struct venue_row row;
+};
+
+struct person_slot {
+	struct lc_head h;
+	struct person_row row;
+};
+
+static struct venue_slot venue_slots[VENUE_SLOTS];
+static struct person_slot person_slots[PERSON_SLOTS];
+static struct lc_table venue_cache = {.slots = (unsigned char *)venue_slots,
+				      .nslots = VENUE_SLOTS,
+				      .size = sizeof(struct venue_slot),
+				      .row_off = offsetof(struct venue_slot, row),
+				      .row_size = sizeof(struct venue_row)};
+static struct lc_table person_cache = {.slots = (unsigned char *)person_slots,
+				       .nslots = PERSON_SLOTS,
+				       .size = sizeof(struct person_slot),
+				       .row_off = offsetof(struct person_slot, row),
+				       .row_size = sizeof(struct person_row)};
+static pthread_once_t lc_once = PTHREAD_ONCE_INIT;
+
+static void lc_init(void)
+{
+	for (size_t i = 0; i < LC_SHARDS; i++) {
+		pthread_mutex_init(&venue_cache.mu[i], NULL);
+		pthread_mutex_init(&person_cache.mu[i], NULL);
+	}
+}
+
+/* The slot of key in t and its shard's mutex (locked on return); NULL
+ * when key is too long to cache. */
+static struct lc_head *lc_slot_lock(struct lc_table *t, const char *key, pthread_mutex_t **mu)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++, n++)
+		h = (h ^ *p) * UINT64_C(1099511628211);
+	if (n > LC_KEY_MAX)
+		return NULL;
+	h ^= h >> 29;
+	size_t i = (size_t)(h & (t->nslots - 1));
+	pthread_once(&lc_once, lc_init);
+	*mu = &t->mu[i & (LC_SHARDS - 1)];
+	pthread_mutex_lock(*mu);
+	return (struct lc_head *)(t->slots + i * t->size);
+}
+
+/* True and row filled (row_size bytes) when key has a fresh entry. */
+static bool lc_get(struct lc_table *t, const char *key, void *row)
+{
+	pthread_mutex_t *mu;
+	double now = fk_mono();
+	struct lc_head *e = lc_slot_lock(t, key, &mu);
+	if (!e)
+		return false;
+	bool hit = !strcmp(e->key, key) && now >= e->filled && now - e->filled < LC_TTL;
+	if (hit)
+		memcpy(row, (unsigned char *)e + t->row_off, t->row_size);
+	pthread_mutex_unlock(mu);
+	return hit;
+}
+
+static void lc_put(struct lc_table *t, const char *key, const void *row)
+{
+	pthread_mutex_t *mu;
+	struct lc_head *e = lc_slot_lock(t, key, &mu);
+	if (!e)
+		return;
+	fk_strlcpy(e->key, key, sizeof(e->key));
+	e->filled = fk_mono();
+	memcpy((unsigned char *)e + t->row_off, row, t->row_size);
+	pthread_mutex_unlock(mu);
+}
+
 /* Looks a person up by ID number (idn) or by id.  FK_ENOTFOUND when there
  * is none, FK_EDB on a database failure. */
 static enum fk_status person_find(const char *idn, int64_t id, struct person_row *p,
 				  struct fk_err *err)
 {
+	char key[LC_KEY_MAX + 1];
+	if (idn)
+		fk_strlcpy(key, idn, sizeof(key)); /* a longer one is not cached */
+	else
+		snprintf(key, sizeof(key), "#%" PRId64, id);
+	if ((!idn || strlen(idn) <= LC_KEY_MAX) && lc_get(&person_cache, key, p))
+		return FK_OK;
 	sqlite3_stmt *q = store_reader_stmt(idn ? sql_person_by_idn : sql_person_by_id, err);
 	if (!q)
 		return FK_EDB;
@@ -114,6 +239,8 @@ static enum fk_status person_find(const char *idn, int64_t id, struct person_row
 		p->id = sqlite3_column_int64(q, 0);
 		fk_strlcpy(p->name, (const char *)sqlite3_column_text(q, 1), sizeof(p->name));
 		fk_strlcpy(p->grid, (const char *)sqlite3_column_text(q, 2), sizeof(p->grid));
+		if (!idn || strlen(idn) <= LC_KEY_MAX)
+			lc_put(&person_cache, key, p);
 	} else if (rc == SQLITE_DONE) {
 		st = fk_fail(err, FK_ENOTFOUND, "no such person");
 	} else {
@@ -124,14 +251,10 @@ static enum fk_status person_find(const char *idn, int64_t id, struct person_row
 	return st;
 }
 
-struct venue_row {
-	int64_t id;
-	char name[256];
-	char region[SCAN_REGION_MAX + 1];
-};
-
 static enum fk_status venue_find(const char *code, struct venue_row *v, struct fk_err *err)
 {
+	if (lc_get(&venue_cache, code, v))
+		return FK_OK;
 	sqlite3_stmt *q = store_reader_stmt(sql_venue, err);
 	if (!q)
 		return FK_EDB;
@@ -142,6 +265,7 @@ static enum fk_status venue_find(const char *code, struct venue_row *v, struct f
 		v->id = sqlite3_column_int64(q, 0);
 		fk_strlcpy(v->name, (const char *)sqlite3_column_text(q, 1), sizeof(v->name));
 		fk_strlcpy(v->region, (const char *)sqlite3_column_text(q, 2), sizeof(v->region));
+		lc_put(&venue_cache, code, v);
 	} else if (rc == SQLITE_DONE) {
 		st = fk_fail(err, FK_ENOTFOUND, "no such venue");
 	} else {
