@@ -37,6 +37,11 @@
  *   load had seen (contact_index_loaded_batch), so a batch committed while
  *   the index was loading is replayed, never lost.  Polling runs on its own
  *   thread so a large import never delays the answer to a scan.
+ * - A large backlog (more than RELOAD_ROWS rows pending, e.g. an import of
+ *   millions of check-ins, possibly not in time order) is not replayed row
+ *   by row into the index's sorted tails: the index is rebuilt from the
+ *   database and swapped in (contact_index_reload), at most once every
+ *   RELOAD_GAP_S seconds while the import goes on.
  */
 #include "checkins/checkins.h"
 
@@ -59,6 +64,8 @@
 #define POLL_CHUNK 65536      /* index rows added per contact_index_add call */
 #define POLL_BATCHES_MAX 64   /* checkin_batches rows read per poll query */
 #define POLL_BATCHES_MAX_S "64"
+#define RELOAD_ROWS 500000    /* pending rows above which the index is rebuilt */
+#define RELOAD_GAP_S 30       /* seconds between rebuilds */
 
 static struct {
 	pthread_mutex_t mu;
@@ -283,6 +290,16 @@ static void *committer_main(void *unused)
 
 /* ---------- the poller ---------- */
 
+/* RELOAD_ROWS, or $FANGKONG_RELOAD_ROWS (operations tuning; tests). */
+static int64_t reload_rows(void)
+{
+	const char *e = getenv("FANGKONG_RELOAD_ROWS");
+	int64_t v;
+	return e && fk_parse_i64(e, 1, INT64_MAX, &v) ? v : RELOAD_ROWS;
+}
+
+static const char sql_backlog[] = "SELECT coalesce(sum(rows), 0) FROM checkin_batches"
+				  " WHERE id > ?";
 static const char sql_batches[] = "SELECT id, t_min, t_max FROM checkin_batches"
 				  " WHERE id > ? ORDER BY id LIMIT " POLL_BATCHES_MAX_S;
 static const char sql_batch_rows[] = "SELECT t, venue_id, person_id FROM checkins"
@@ -295,7 +312,30 @@ static enum fk_status poll_once(struct contact_index *ix, struct ix_scan *buf,
 	int64_t ids[POLL_BATCHES_MAX], lo[POLL_BATCHES_MAX], hi[POLL_BATCHES_MAX];
 	size_t nb = 0;
 	int rc;
-	sqlite3_stmt *q = store_reader_stmt(sql_batches, err);
+	sqlite3_stmt *q = store_reader_stmt(sql_backlog, err);
+	if (!q)
+		return FK_EDB;
+	sqlite3_bind_int64(q, 1, svc.last_batch);
+	int64_t backlog = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	store_stmt_done(q);
+	if (backlog > reload_rows()) {
+		static double last_reload = -1e9;
+		if (fk_mono() - last_reload < RELOAD_GAP_S)
+			return FK_OK; /* the import goes on: take it in at the next rebuild */
+		double t0 = fk_mono();
+		last_reload = t0;
+		sqlite3 *rd = store_reader();
+		enum fk_status st = rd ? contact_index_reload(ix, rd, err)
+				       : fk_fail(err, FK_EDB, "database unavailable");
+		if (st)
+			return st;
+		if (contact_index_loaded_batch(ix) > svc.last_batch)
+			svc.last_batch = contact_index_loaded_batch(ix);
+		fprintf(stderr, "fangkong: contact index rebuilt for %lld imported check-ins in %.1f s\n",
+			(long long)backlog, fk_mono() - t0);
+		return FK_OK;
+	}
+	q = store_reader_stmt(sql_batches, err);
 	if (!q)
 		return FK_EDB;
 	sqlite3_bind_int64(q, 1, svc.last_batch);

@@ -318,4 +318,26 @@ test('check-ins imported by another process reach the index through checkin_batc
   assert(l.body.items.some(k => k.person_id === y.id), `imported check-in found: ${l.text.slice(0, 300)}`);
 });
 
+test('a large import is taken in by rebuilding the index from the database', async () => {
+  // a server whose rebuild threshold is 1 row takes every batch by rebuilding
+  const R = await startServer({ persons: 300, seed: 5, env: { FANGKONG_RELOAD_ROWS: '1' } });
+  try {
+    const adm = (await api(R.url, 'POST', '/api/v1/sessions', { body: { username: 'admin', password: R.adminPassword } })).body.token;
+    const cmd = await createUser(R, adm, { username: 'cmd.r', role: 'command', scope: '6109', password: 'command-pass-9' });
+    const ps = sql(R.db, 'SELECT id, id_number FROM persons ORDER BY id LIMIT 3').split('\n').map(l => l.split('|'));
+    const v = Number(sql(R.db, 'SELECT id FROM venue_keys ORDER BY id LIMIT 1'));
+    const now = Math.floor(Date.now() / 1000);
+    sql(R.db, `BEGIN; INSERT INTO checkins(t, venue_id, person_id, source) VALUES (${now - 900}, ${v}, ${ps[0][0]}, 0), (${now - 600}, ${v}, ${ps[1][0]}, 0), (${now - 5 * 86400}, ${v}, ${ps[2][0]}, 0);
+               INSERT INTO checkin_batches(t_min, t_max, rows, at) VALUES (${now - 5 * 86400}, ${now - 600}, 3, ${now}); COMMIT;`);
+    for (let i = 0; i < 50 && !/contact index rebuilt/.test(R.log()); i++) await new Promise(r => setTimeout(r, 100));
+    assert(/contact index rebuilt for 3 imported check-ins/.test(R.log()), `no rebuild in the log: ${R.log().slice(-400)}`);
+    const onset = new Date((now - 3600) * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const c = await api(R.url, 'POST', '/api/v1/cases', { token: cmd, body: { id_number: ps[0][1], onset_at: onset } });
+    eq(c.status, 201, c.text);
+    const l = await api(R.url, 'GET', `/api/v1/cases/${c.body.id}/contacts?degree=1&limit=1000`, { token: cmd });
+    assert(l.body.items.some(k => k.person_id === Number(ps[1][0])), `rebuilt index has the imported contact: ${l.text.slice(0, 300)}`);
+    assert(!l.body.items.some(k => k.person_id === Number(ps[2][0])), 'a scan 5 days earlier is no contact');
+  } finally { await R.stop(); }
+});
+
 await run();
