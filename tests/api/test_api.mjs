@@ -366,8 +366,11 @@ test('the audit chain of the live database verifies', async () => {
 });
 
 test('SIGTERM lets requests in flight finish, then stops cleanly', async () => {
-  // logins run argon2id (tens of ms each): several are in flight at the signal
-  const inflight = Array.from({ length: 8 }, () => login('cmd.city', 'correct-horse-9'));
+  // logins run argon2id (tens of ms each): several are in flight at the
+  // signal, spread over users so none reaches the per-user login throttle
+  // (5 attempts in flight or failed per user)
+  const who = ['cmd.city', 'grid.one', 'lab.one', 'cmd.city', 'grid.one', 'lab.one', 'cmd.city', 'grid.one'];
+  const inflight = who.map(u => login(u, 'correct-horse-9'));
   await new Promise(r => setTimeout(r, 15));
   S.proc.kill('SIGTERM');
   const rs = await Promise.all(inflight.map(p => p.then(r => r.status, e => String(e))));
