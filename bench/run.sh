@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-FK=$ROOT/build/fangkong
+FK=$ROOT/${BENCH_BUILD:-build}/fangkong
 N=${BENCH_PERSONS:-3000000}
 DUR=${BENCH_SECONDS:-5}
 TMP=$(mktemp -d /tmp/fk-bench.XXXXXX)
