@@ -11,8 +11,10 @@
  *   (tracing_index()); nothing is cached here, so an answer always reflects
  *   every committed scan.  Lists walk the set, which the engine keeps
  *   sorted by (exposure, person id); the cursor is that key, so a page
- *   boundary stays put while new scans arrive and every contact present in
- *   both requests is listed exactly once.
+ *   boundary stays put while new scans arrive: a contact whose exposure is
+ *   the same in both requests is listed exactly once.  (One whose exposure
+ *   moves before the cursor between pages, e.g. after an import of older
+ *   check-ins, is not listed again by that walk; a fresh walk shows it.)
  * - Persons' grids come from the persons table, one primary-key lookup per
  *   contact with one prepared statement reused (store_reader_stmt): a case
  *   with 20,000 contacts costs 20,000 B-tree probes for the counts and for
