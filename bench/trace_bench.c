@@ -1,13 +1,14 @@
 /* trace_bench.c — times the contact engine on a generated city (make bench).
  *
- *   trace-bench --db FILE [--cases N] [--reps R] [--seed S] [--json]
+ *   trace-bench --db FILE [--cases N] [--reps R] [--seed S] [--close-only] [--json]
  *
  * Loads the contact index from the database the way the server does, then
  * picks N cases (default 20) deterministically from --seed and times
  * tracing_contacts for each: the close set alone (secondary = NULL), and
  * the close and secondary sets together.  Each is run R times (default 5);
  * a case's figure is the median of its runs, and the summary gives the
- * median and p95 (nearest rank) over the cases.
+ * median and p95 (nearest rank) over the cases.  --close-only skips the
+ * secondary sets (for profiling the close path).
  *
  * The cases live in memory only (struct case_rec): nothing is written to
  * the database.  Case k is a person drawn from the seed among those with a
@@ -103,7 +104,9 @@ static void summarise(const struct contact_set *s, struct set_sum *out)
 
 static void usage(FILE *f)
 {
-	fputs("usage: trace-bench --db FILE [--cases N] [--reps R] [--seed S] [--json]\n", f);
+	fputs("usage: trace-bench --db FILE [--cases N] [--reps R] [--seed S] [--close-only]\n"
+	      "                   [--json]\n",
+	      f);
 }
 
 static bool arg_i64(int argc, char **argv, int *i, const char *name, int64_t lo, int64_t hi,
@@ -259,12 +262,14 @@ int main(int argc, char **argv)
 {
 	const char *path = NULL;
 	int64_t ncases = 20, reps = 5, seed = 1;
-	bool json = false, bad = false;
+	bool json = false, close_only = false, bad = false;
 	for (int i = 1; i < argc && !bad; i++) {
 		if (!strcmp(argv[i], "--db") && i + 1 < argc)
 			path = argv[++i];
 		else if (!strcmp(argv[i], "--json"))
 			json = true;
+		else if (!strcmp(argv[i], "--close-only"))
+			close_only = true;
 		else if (arg_i64(argc, argv, &i, "--cases", 1, MAX_CASES, &ncases, &bad) ||
 			 arg_i64(argc, argv, &i, "--reps", 1, MAX_REPS, &reps, &bad) ||
 			 arg_i64(argc, argv, &i, "--seed", 0, INT64_MAX, &seed, &bad))
@@ -305,7 +310,8 @@ int main(int argc, char **argv)
 		goto out_err;
 	for (int64_t k = 0; k < ncases; k++) {
 		if (time_case(ix, db, &p, &bc[k], false, (int)reps, &bc[k].close_s, &err) ||
-		    time_case(ix, db, &p, &bc[k], true, (int)reps, &bc[k].both_s, &err))
+		    (!close_only &&
+		     time_case(ix, db, &p, &bc[k], true, (int)reps, &bc[k].both_s, &err)))
 			goto out_err;
 		cl[k] = bc[k].close_s;
 		bo[k] = bc[k].both_s;
