@@ -21,32 +21,76 @@
 
 #include "lib/banned.h"
 
+/* The accumulator's person -> entry map is an open-addressing hash sized
+ * to the contacts found (a close set of thousands stays in cache; nothing
+ * proportional to the city is zeroed per query). */
 struct acc {
-	uint32_t *slot; /* person -> index + 1 into v */
-	uint32_t slot_cap;
+	uint32_t *hkey, *hval; /* person (0 = empty) -> index + 1 into v */
+	uint32_t hcap, hn;     /* power of two; keys in use */
 	struct contact *v;
 	uint8_t *deg;
 	size_t n, cap;
 	bool oom;
 };
 
+static uint32_t acc_hash(uint32_t p, uint32_t mask)
+{
+	return (p * UINT32_C(2654435761)) & mask;
+}
+
+static bool acc_grow(struct acc *a)
+{
+	uint32_t nc = a->hcap ? a->hcap * 2 : 1024;
+	if (nc < a->hcap)
+		return false;
+	uint32_t *nk = calloc(nc, sizeof(*nk)), *nv = malloc((size_t)nc * sizeof(*nv));
+	if (!nk || !nv) {
+		free(nk);
+		free(nv);
+		return false;
+	}
+	for (uint32_t i = 0; i < a->hcap; i++) {
+		if (!a->hkey[i])
+			continue;
+		uint32_t j = acc_hash(a->hkey[i], nc - 1);
+		while (nk[j])
+			j = (j + 1) & (nc - 1);
+		nk[j] = a->hkey[i];
+		nv[j] = a->hval[i];
+	}
+	free(a->hkey);
+	free(a->hval);
+	a->hkey = nk;
+	a->hval = nv;
+	a->hcap = nc;
+	return true;
+}
+
+/* The entry slot of person p (p > 0), created empty (0) when absent. */
 static bool acc_slot(struct acc *a, uint32_t p, uint32_t **out)
 {
-	if (p >= a->slot_cap) {
-		uint32_t nc = a->slot_cap ? a->slot_cap : 4096;
-		while (nc <= p)
-			nc = nc > UINT32_MAX / 2 ? UINT32_MAX : nc * 2;
-		uint32_t *ns = realloc(a->slot, (size_t)nc * sizeof(*ns));
-		if (!ns) {
-			a->oom = true;
-			return false;
-		}
-		memset(ns + a->slot_cap, 0, (size_t)(nc - a->slot_cap) * sizeof(*ns));
-		a->slot = ns;
-		a->slot_cap = nc;
+	if ((a->hn + 1) * 2 > a->hcap && !acc_grow(a)) {
+		a->oom = true;
+		return false;
 	}
-	*out = &a->slot[p];
+	uint32_t mask = a->hcap - 1, j = acc_hash(p, mask);
+	while (a->hkey[j] && a->hkey[j] != p)
+		j = (j + 1) & mask;
+	if (!a->hkey[j]) {
+		a->hkey[j] = p;
+		a->hval[j] = 0;
+		a->hn++;
+	}
+	*out = &a->hval[j];
 	return true;
+}
+
+static void acc_release(struct acc *a)
+{
+	free(a->hkey);
+	free(a->hval);
+	free(a->v);
+	free(a->deg);
 }
 
 static bool better(const struct contact *x, const struct contact *y)
@@ -65,7 +109,7 @@ static bool better(const struct contact *x, const struct contact *y)
 static void offer(struct acc *a, uint8_t deg, const struct contact *c)
 {
 	uint32_t *s;
-	if (a->oom || !acc_slot(a, c->person_id, &s))
+	if (a->oom || !c->person_id || !acc_slot(a, c->person_id, &s))
 		return;
 	if (*s) {
 		size_t i = *s - 1;
@@ -389,6 +433,64 @@ static int contact_cmp(const void *x, const void *y)
 	return a->person_id < b->person_id ? -1 : a->person_id > b->person_id;
 }
 
+/* Sorts s[0..n) by (exposure, person id): an LSD radix sort of 64-bit
+ * keys (exposure offset << 32 | person) over the bytes that differ, which
+ * for a set of a few days' exposures is 4-5 passes; qsort when the
+ * exposures span more than 2^32 seconds. */
+static bool sort_contacts(struct contact *s, size_t n)
+{
+	if (n < 2)
+		return true;
+	int64_t lo = s[0].exposure, hi = s[0].exposure;
+	for (size_t i = 1; i < n; i++) {
+		lo = s[i].exposure < lo ? s[i].exposure : lo;
+		hi = s[i].exposure > hi ? s[i].exposure : hi;
+	}
+	if (hi - lo >= (int64_t)UINT32_MAX || n > UINT32_MAX) {
+		qsort(s, n, sizeof(*s), contact_cmp);
+		return true;
+	}
+	struct kv {
+		uint64_t k;
+		uint32_t i;
+	} *a = malloc(n * sizeof(*a)), *b = malloc(n * sizeof(*b));
+	struct contact *tmp = malloc(n * sizeof(*tmp));
+	if (!a || !b || !tmp) {
+		free(a);
+		free(b);
+		free(tmp);
+		return false;
+	}
+	uint64_t diff = 0;
+	for (size_t i = 0; i < n; i++) {
+		a[i].k = (uint64_t)(s[i].exposure - lo) << 32 | s[i].person_id;
+		a[i].i = (uint32_t)i;
+		diff |= a[i].k ^ a[0].k;
+	}
+	for (int byte = 0; byte < 8; byte++) {
+		int sh = byte * 8;
+		if (!((diff >> sh) & 0xff))
+			continue; /* every key has the same byte here */
+		size_t cnt[257] = {0};
+		for (size_t i = 0; i < n; i++)
+			cnt[((a[i].k >> sh) & 0xff) + 1]++;
+		for (int d = 0; d < 256; d++)
+			cnt[d + 1] += cnt[d];
+		for (size_t i = 0; i < n; i++)
+			b[cnt[(a[i].k >> sh) & 0xff]++] = a[i];
+		struct kv *t = a;
+		a = b;
+		b = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = s[a[i].i];
+	memcpy(s, tmp, n * sizeof(*s));
+	free(a);
+	free(b);
+	free(tmp);
+	return true;
+}
+
 static enum fk_status extract(const struct acc *a, uint8_t deg, struct contact_set *out,
 			      struct fk_err *err)
 {
@@ -402,7 +504,12 @@ static enum fk_status extract(const struct acc *a, uint8_t deg, struct contact_s
 	for (size_t i = 0; i < a->n; i++)
 		if (a->deg[i] == deg)
 			out->v[out->n++] = a->v[i];
-	qsort(out->v, out->n, sizeof(*out->v), contact_cmp);
+	if (!sort_contacts(out->v, out->n)) {
+		free(out->v);
+		out->v = NULL;
+		out->n = 0;
+		return fk_fail(err, FK_ENOMEM, "out of memory sorting contacts");
+	}
 	return FK_OK;
 }
 
@@ -440,9 +547,11 @@ enum fk_status tracing_contacts(struct contact_index *ix, sqlite3 *db, const str
 	if (c->person_id <= 0 || c->person_id >= (int64_t)UINT32_MAX)
 		return fk_fail(err, FK_EINVAL, "case %lld has no valid person", (long long)c->id);
 	uint32_t self = (uint32_t)c->person_id;
-	st = isolations_load(db, &iso, err);
-	if (st)
-		goto out;
+	if (secondary && p->secondary) { /* only the secondary pass needs them */
+		st = isolations_load(db, &iso, err);
+		if (st)
+			goto out;
+	}
 	struct contact me = {.person_id = self};
 	offer(&a, 0, &me);
 
@@ -491,9 +600,7 @@ enum fk_status tracing_contacts(struct contact_index *ix, sqlite3 *db, const str
 	}
 out:
 	free(iso.v);
-	free(a.slot);
-	free(a.v);
-	free(a.deg);
+	acc_release(&a);
 	return st;
 }
 
@@ -600,9 +707,7 @@ enum fk_status tracing_contact_of(struct contact_index *ix, sqlite3 *db, const s
 			consider(&pc, &cand);
 		}
 	}
-	free(a.slot);
-	free(a.v);
-	free(a.deg);
+	acc_release(&a);
 	if (!st && pc.found) {
 		*out = pc.best;
 		out->person_id = person;
