@@ -69,6 +69,7 @@
 #include "access/access.h"
 #include "checkins/checkins.h"
 #include "lib/csv.h"
+#include "lib/rejects.h"
 #include "lib/strbuf.h"
 #include "lib/textenc.h"
 #include "lib/util.h"
@@ -410,66 +411,15 @@ static void trim(struct strbuf *sb)
 	sb->buf[sb->len] = '\0';
 }
 
-static void add_escaped_byte(struct strbuf *out, unsigned char c)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-	strbuf_add(out, e, 4);
-}
-
-/* raw converted to UTF-8.  When its bytes are invalid in the file's
- * encoding, the invalid bytes (for GB18030 files: every non-ASCII byte)
- * are written as \xNN, so the rejects file stays valid UTF-8 and shows
- * exactly what was wrong. */
-static void raw_to_utf8(struct importer *im, const char *raw, size_t n, struct strbuf *out)
-{
-	if (text_to_utf8(im->enc, raw, n, out))
-		return;
-	if (im->enc != TEXT_GB18030) {
-		size_t bad;
-		while (n && !text_utf8_valid(raw, n, &bad)) {
-			strbuf_add(out, raw, bad);
-			add_escaped_byte(out, (unsigned char)raw[bad]);
-			raw += bad + 1;
-			n -= bad + 1;
-		}
-		strbuf_add(out, raw, n);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)raw[i];
-		if (c < 0x80)
-			strbuf_addch(out, c);
-		else
-			add_escaped_byte(out, c);
-	}
-}
 
 static enum fk_status write_reject(struct importer *im, uint64_t line, const char *field,
 				   const char *reason, const char *raw, size_t raw_len,
 				   struct fk_err *err)
 {
-	if (!im->rej) {
-		im->rej = fopen(im->rep->rejects_path, "w");
-		if (!im->rej)
-			return fk_fail(err, FK_EIO, "cannot write '%s': %s", im->rep->rejects_path,
-				       strerror(errno));
-		fputs("line,field,reason,raw\n", im->rej);
-	}
-	struct strbuf *sb = &im->scratch, raw8 = STRBUF_INIT;
-	strbuf_reset(sb);
-	raw_to_utf8(im, raw, raw_len, &raw8);
-	strbuf_addf(sb, "%" PRIu64 ",", line);
-	csv_write_field(sb, field, strlen(field));
-	strbuf_addch(sb, ',');
-	csv_write_field(sb, reason, strlen(reason));
-	strbuf_addch(sb, ',');
-	csv_write_field(sb, raw8.buf, raw8.len);
-	strbuf_addch(sb, '\n');
-	strbuf_release(&raw8);
-	if (fwrite(sb->buf, 1, sb->len, im->rej) != sb->len)
-		return fk_fail(err, FK_EIO, "cannot write '%s': %s", im->rep->rejects_path,
-			       strerror(errno));
+	enum fk_status st = rejects_write(&im->rej, im->rep->rejects_path, im->enc, &im->scratch,
+					  line, field, reason, raw, raw_len, err);
+	if (st)
+		return st;
 	im->rep->rejected++;
 	im->rep->rows++;
 	return FK_OK;
@@ -1036,7 +986,7 @@ static enum fk_status check_header(struct importer *im, struct csv_reader *r, st
 		same = row.lens[i] == strlen(im->kd->cols[i]) &&
 		       !memcmp(row.fields[i], im->kd->cols[i], row.lens[i]);
 	if (!same) {
-		raw_to_utf8(im, row.raw, row.raw_len < 200 ? row.raw_len : 200, &got);
+		rejects_raw_utf8(im->enc, row.raw, row.raw_len < 200 ? row.raw_len : 200, &got);
 		st = fk_fail(err, FK_EINVAL,
 			     "'%s' line %" PRIu64 ": wrong header for %s: expected '%s', got '%s'",
 			     im->path, row.line, im->kd->name, want.buf, got.buf);
@@ -1045,35 +995,6 @@ done:
 	strbuf_release(&want);
 	strbuf_release(&got);
 	return st;
-}
-
-/* The CSV reader's message without its "line N: " prefix, in the words
- * the rejects file uses (the field is named in its own column). */
-static void csv_reason(const char *msg, char *out, size_t size)
-{
-	const char *m = msg, *p;
-	struct strbuf sb = STRBUF_INIT;
-	if (fk_starts_with(m, "line ") && (p = strstr(m, ": ")))
-		m = p + 2;
-	if (strstr(m, "unterminated quote") || strstr(m, "not closed")) {
-		strbuf_addstr(&sb, "unterminated quote");
-	} else if (fk_starts_with(m, "field ") && (p = strstr(m, " longer than "))) {
-		strbuf_addstr(&sb, "field");
-		strbuf_addstr(&sb, p);
-	} else if (fk_starts_with(m, "record longer than ")) {
-		strbuf_addstr(&sb, "line longer than ");
-		strbuf_addstr(&sb, m + strlen("record longer than "));
-	} else if (fk_starts_with(m, "more than ") && (p = strstr(m, " fields"))) {
-		strbuf_addstr(&sb, "wrong column count (got ");
-		strbuf_add(&sb, m, (size_t)(p + 7 - m));
-		strbuf_addch(&sb, ')');
-	} else if ((p = strstr(m, " in field "))) {
-		strbuf_add(&sb, m, (size_t)(p - m));
-	} else {
-		strbuf_addstr(&sb, m);
-	}
-	fk_strlcpy(out, sb.buf, size);
-	strbuf_release(&sb);
 }
 
 static enum fk_status import_records(struct importer *im, const char *data, size_t len,
@@ -1106,7 +1027,7 @@ static enum fk_status import_records(struct importer *im, const char *data, size
 						    ? im->kd->cols[row.bad_field - 1]
 						    : "";
 			char reason[REASON_MAX];
-			csv_reason(cerr.msg, reason, sizeof(reason));
+			rejects_csv_reason(cerr.msg, reason, sizeof(reason));
 			st = write_reject(im, row.line, field, reason, row.raw, row.raw_len, err);
 		} else if (row.nfields == 1 && row.lens[0] == 0) {
 			continue; /* blank line */
