@@ -80,6 +80,7 @@
 #include "access/access.h"
 #include "checkins/bulk_int.h"
 #include "lib/csv.h"
+#include "lib/mapfile.h"
 #include "lib/rejects.h"
 #include "lib/strbuf.h"
 #include "lib/textenc.h"
@@ -788,11 +789,8 @@ enum fk_status checkins_import(sqlite3 *db, const char *path, const char *actor,
 	struct importer im;
 	struct bulk_pragmas saved;
 	enum fk_status st = FK_OK;
-	const char *data = "";
-	size_t len = 0, skip = 0;
-	void *map = MAP_FAILED;
-	struct stat sbuf;
-	int fd = -1;
+	struct fk_mapfile fm = {.data = "", .map = MAP_FAILED, .fd = -1};
+	size_t skip = 0;
 
 	memset(&im, 0, sizeof(im));
 	memset(&saved, 0, sizeof(saved));
@@ -811,26 +809,9 @@ enum fk_status checkins_import(sqlite3 *db, const char *path, const char *actor,
 		st = fk_fail(err, FK_EINVAL, "file name too long: '%s'", path);
 		goto release;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		st = fk_fail(err, FK_EIO, "cannot open '%s': %s", path, strerror(errno));
-		goto release;
-	}
-	if (fstat(fd, &sbuf) || !S_ISREG(sbuf.st_mode)) {
-		st = fk_fail(err, FK_EIO, "cannot read '%s': not a regular file", path);
-		goto close_fd;
-	}
-	len = (size_t)sbuf.st_size;
-	if (len) {
-		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			st = fk_fail(err, FK_EIO, "cannot map '%s': %s", path, strerror(errno));
-			goto close_fd;
-		}
-		madvise(map, len, MADV_SEQUENTIAL);
-		data = map;
-	}
-	im.enc = text_detect(data, len, &skip);
+	if ((st = fk_mapfile_open(&fm, path, err)))
+		goto unmap;
+	im.enc = text_detect(fm.data, fm.len, &skip);
 	rep->encoding = text_encoding_name(im.enc);
 
 	if ((st = bulk_tune(db, &saved, err)))
@@ -839,7 +820,7 @@ enum fk_status checkins_import(sqlite3 *db, const char *path, const char *actor,
 		goto restore;
 	if ((st = checkin_writer_open(db, SIZE_MAX, &im.w, err)))
 		goto restore;
-	st = import_records(&im, data + skip, len - skip, err);
+	st = import_records(&im, fm.data + skip, fm.len - skip, err);
 	rep->rows = rep->inserted + rep->unchanged + rep->rejected;
 	if (im.rej && fclose(im.rej) && !st)
 		st = fk_fail(err, FK_EIO, "cannot write '%s': %s", rep->rejects_path,
@@ -860,10 +841,7 @@ restore:
 	im.w = NULL;
 	bulk_restore(db, &saved);
 unmap:
-	if (map != MAP_FAILED)
-		munmap(map, len);
-close_fd:
-	close(fd);
+	fk_mapfile_close(&fm);
 release:
 	importer_release(&im);
 	return st;

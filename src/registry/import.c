@@ -69,6 +69,7 @@
 #include "access/access.h"
 #include "checkins/checkins.h"
 #include "lib/csv.h"
+#include "lib/mapfile.h"
 #include "lib/rejects.h"
 #include "lib/strbuf.h"
 #include "lib/textenc.h"
@@ -1064,11 +1065,8 @@ static enum fk_status import_file(sqlite3 *db, enum import_kind kind, const char
 {
 	struct importer im;
 	enum fk_status st = FK_OK;
-	const char *data = NULL;
-	size_t len = 0, skip = 0;
-	void *map = MAP_FAILED;
-	struct stat sbuf;
-	int fd = -1;
+	struct fk_mapfile fm = {.data = "", .map = MAP_FAILED, .fd = -1};
+	size_t skip = 0;
 	bool tuned = false;
 	int64_t cache_was = 0, ckpt_was = 0;
 	char pragma[128];
@@ -1094,28 +1092,9 @@ static enum fk_status import_file(sqlite3 *db, enum import_kind kind, const char
 		goto release;
 	}
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		st = fk_fail(err, FK_EIO, "cannot open '%s': %s", path, strerror(errno));
-		goto release;
-	}
-	if (fstat(fd, &sbuf) || !S_ISREG(sbuf.st_mode)) {
-		st = fk_fail(err, FK_EIO, "cannot read '%s': not a regular file", path);
+	if ((st = fk_mapfile_open(&fm, path, err)))
 		goto close_fd;
-	}
-	len = (size_t)sbuf.st_size;
-	if (len) {
-		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			st = fk_fail(err, FK_EIO, "cannot map '%s': %s", path, strerror(errno));
-			goto close_fd;
-		}
-		madvise(map, len, MADV_SEQUENTIAL);
-		data = map;
-	} else {
-		data = "";
-	}
-	im.enc = text_detect(data, len, &skip);
+	im.enc = text_detect(fm.data, fm.len, &skip);
 	rep->encoding = text_encoding_name(im.enc);
 
 	/* A bulk writer: a larger page cache keeps the persons indexes in
@@ -1131,7 +1110,7 @@ static enum fk_status import_file(sqlite3 *db, enum import_kind kind, const char
 	tuned = true;
 	if ((st = importer_load(&im, err)))
 		goto unmap;
-	st = import_records(&im, data + skip, len - skip, err);
+	st = import_records(&im, fm.data + skip, fm.len - skip, err);
 	if (im.rej && fclose(im.rej) && !st)
 		st = fk_fail(err, FK_EIO, "cannot write '%s': %s", rep->rejects_path,
 			     strerror(errno));
@@ -1155,10 +1134,8 @@ unmap:
 			 cache_was, ckpt_was);
 		sqlite3_exec(db, pragma, NULL, NULL, NULL);
 	}
-	if (map != MAP_FAILED)
-		munmap(map, len);
 close_fd:
-	close(fd);
+	fk_mapfile_close(&fm);
 release:
 	importer_release(&im);
 	return st;
