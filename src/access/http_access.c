@@ -78,38 +78,6 @@ static void add_user_fields(struct strbuf *sb, const char *username, enum role r
 	add_field(sb, "scope_name", sname);
 }
 
-static sqlite3 *reader_or_503(struct http_req *req)
-{
-	sqlite3 *db = store_reader();
-	if (!db)
-		http_error(req, 503, NULL, "database unavailable");
-	return db;
-}
-
-/* Parses the body as a JSON object; on failure answers 400, returns NULL.
- * Caller json_decref()s the result. */
-static json_t *body_object(struct http_req *req)
-{
-	json_error_t jerr;
-	json_t *o;
-	if (!req->body || !req->body_len) {
-		http_error(req, 400, NULL, "send a JSON object in the body");
-		return NULL;
-	}
-	o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!o) {
-		http_error(req, 400, NULL, "body is not valid JSON: %s (line %d)", jerr.text,
-			   jerr.line);
-		return NULL;
-	}
-	if (!json_is_object(o)) {
-		json_decref(o);
-		http_error(req, 400, NULL, "body must be a JSON object");
-		return NULL;
-	}
-	return o;
-}
-
 /* Reads member key as a string into *out (pointer into o).  Missing and
  * optional: *out = NULL, true.  Otherwise answers 400 and returns false. */
 static bool member_str(struct http_req *req, json_t *o, const char *key, bool required,
@@ -135,7 +103,7 @@ static bool member_str(struct http_req *req, json_t *o, const char *key, bool re
 
 static void session_post(struct http_req *req)
 {
-	json_t *o = body_object(req);
+	json_t *o = http_body_object(req);
 	const char *username, *password;
 	struct user u;
 	struct fk_err err;
@@ -156,7 +124,7 @@ static void session_post(struct http_req *req)
 		http_error(req, 429, NULL, "too many failed logins; try again in %d seconds", wait);
 		goto done;
 	}
-	if (!(db = reader_or_503(req)))
+	if (!(db = http_reader(req)))
 		goto done;
 	st = credentials_check(db, username, password, &u, &err);
 	if (st == FK_EAUTH) {
@@ -214,7 +182,7 @@ static void me_get(struct http_req *req)
 {
 	const struct user *u = req->user;
 	char sname[SCOPE_NAME_MAX];
-	sqlite3 *db = reader_or_503(req);
+	sqlite3 *db = http_reader(req);
 	if (!db)
 		return;
 	scope_name(db, u->scope, sname, sizeof(sname));
@@ -229,7 +197,7 @@ static void me_get(struct http_req *req)
 
 static void me_password_post(struct http_req *req)
 {
-	json_t *o = body_object(req);
+	json_t *o = http_body_object(req);
 	const char *old_pw, *new_pw;
 	char verified[crypto_pwhash_STRBYTES], fresh[crypto_pwhash_STRBYTES];
 	const struct user *u = req->user;
@@ -254,7 +222,7 @@ static void me_password_post(struct http_req *req)
 		http_error(req, 429, NULL, "too many wrong passwords; try again in %d seconds", wait);
 		goto done;
 	}
-	if (!(db = reader_or_503(req)))
+	if (!(db = http_reader(req)))
 		goto done;
 	st = user_password_check(db, u->id, old_pw, verified, &err);
 	if (st == FK_EAUTH) {
@@ -305,7 +273,7 @@ static void users_get(struct http_req *req)
 
 	if (!http_page_params(req, &limit, after, sizeof(after)))
 		return;
-	if (!(db = reader_or_503(req)))
+	if (!(db = http_reader(req)))
 		return;
 	access_scope_upper(req->user->scope, hi, sizeof(hi));
 	q = store_prepare(db,
@@ -391,7 +359,7 @@ static bool region_known(sqlite3 *db, const char *code)
 
 static void users_post(struct http_req *req)
 {
-	json_t *o = body_object(req);
+	json_t *o = http_body_object(req);
 	const char *username, *role_s, *scope, *password, *person;
 	char generated[GENERATED_PASSWORD_LEN + 1] = "", sname[SCOPE_NAME_MAX];
 	enum role role;
@@ -433,7 +401,7 @@ static void users_post(struct http_req *req)
 		http_error(req, 422, NULL, "scope '%s' is outside your own scope", scope);
 		goto done;
 	}
-	if (!(db = reader_or_503(req)))
+	if (!(db = http_reader(req)))
 		goto done;
 	if (scope && !region_known(db, scope)) {
 		http_error(req, 422, NULL, "scope region '%s' does not exist", scope);

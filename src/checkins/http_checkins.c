@@ -82,22 +82,6 @@ static bool scan_id_valid(const char *s)
 	return true;
 }
 
-/* Reads member key as a string (NULL when absent or null); answers 400
- * and returns false when it is another type or holds a NUL. */
-static bool member_str(struct http_req *req, json_t *o, const char *key, const char **out)
-{
-	json_t *v = json_object_get(o, key);
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return true;
-	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-		http_error(req, 400, NULL, "'%s' must be a string", key);
-		return false;
-	}
-	*out = json_string_value(v);
-	return true;
-}
-
 struct person_row {
 	int64_t id;
 	char name[NAME_MAX_BYTES];
@@ -386,7 +370,6 @@ static void scan_post(struct http_req *req)
 	struct venue_row v;
 	struct scan_job job;
 	struct fk_err err;
-	json_error_t jerr;
 	json_t *o = NULL;
 	enum fk_status st;
 
@@ -394,18 +377,10 @@ static void scan_post(struct http_req *req)
 		http_error(req, 503, NULL, "scans are not being accepted right now");
 		return;
 	}
-	if (!req->body || !(o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
-					   &jerr))) {
-		http_error(req, 400, NULL, "body is not valid JSON%s%s", req->body ? ": " : "",
-			   req->body ? jerr.text : "");
+	if (!(o = http_body_object(req)))
 		return;
-	}
-	if (!json_is_object(o)) {
-		http_error(req, 400, NULL, "body must be a JSON object");
-		goto done;
-	}
-	if (!member_str(req, o, "scan_id", &scan_id) || !member_str(req, o, "venue", &payload) ||
-	    !member_str(req, o, "id_number", &idn) || !member_str(req, o, "name", &name))
+	if (!http_member_str(req, o, "scan_id", &scan_id) || !http_member_str(req, o, "venue", &payload) ||
+	    !http_member_str(req, o, "id_number", &idn) || !http_member_str(req, o, "name", &name))
 		goto done;
 	if (!scan_id || !payload) {
 		http_error(req, 400, NULL, "'%s' is required", !scan_id ? "scan_id" : "venue");
@@ -520,12 +495,6 @@ static const char sql_alerts[] =
 	" WHERE a.region_code >= ?1 AND a.region_code < ?2 AND (?3 IS NULL OR a.kind = ?3)"
 	" AND a.id < ?4 ORDER BY a.id DESC LIMIT ?5";
 
-static const char *col(sqlite3_stmt *q, int i)
-{
-	const unsigned char *t = sqlite3_column_text(q, i);
-	return t ? (const char *)t : "";
-}
-
 static void alerts_get(struct http_req *req)
 {
 	const char *kind = http_query(req, "kind");
@@ -566,19 +535,19 @@ static void alerts_get(struct http_req *req)
 			break;
 		}
 		last = sqlite3_column_int64(q, 0);
-		const char *detail = col(q, 5);
-		mask_name(col(q, 6), nm, sizeof(nm));
-		mask_id_number(col(q, 7), idm, sizeof(idm));
+		const char *detail = http_col(q, 5);
+		mask_name(http_col(q, 6), nm, sizeof(nm));
+		mask_id_number(http_col(q, 7), idm, sizeof(idm));
 		if (n++)
 			strbuf_addch(&items, ',');
 		strbuf_addf(&items, "{\"id\":%" PRId64 ",", last);
-		add_member(&items, "kind", col(q, 1));
+		add_member(&items, "kind", http_col(q, 1));
 		strbuf_addch(&items, ',');
 		add_member(&items, "at", fk_format_time(sqlite3_column_int64(q, 2), at, sizeof(at)));
 		strbuf_addch(&items, ',');
-		add_member(&items, "region_code", col(q, 3));
+		add_member(&items, "region_code", http_col(q, 3));
 		strbuf_addch(&items, ',');
-		add_member(&items, "region_name", col(q, 4));
+		add_member(&items, "region_name", http_col(q, 4));
 		strbuf_addstr(&items, ",\"person\":{");
 		add_member(&items, "name", nm);
 		strbuf_addch(&items, ',');

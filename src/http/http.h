@@ -6,6 +6,7 @@
 #ifndef FK_HTTP_H
 #define FK_HTTP_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -80,6 +81,18 @@ bool http_cursor_decode(const char *cursor, char *out, size_t size);
  * (fail closed) and returns false. */
 bool http_audit(struct http_req *req, const char *action, const char *object,
 		const char *detail);
+
+/* ---- shared by the domains' handlers (helpers.c) ---- */
+/* Text of column i, "" for NULL. */
+const char *http_col(sqlite3_stmt *st, int i);
+/* The thread's reader; NULL after answering 503 when there is none. */
+sqlite3 *http_reader(struct http_req *req);
+/* The body as a JSON object (duplicate keys refused); NULL after answering
+ * 400.  Caller json_decref()s it. */
+json_t *http_body_object(struct http_req *req);
+/* Member key as a string: *out NULL when absent or null; false after
+ * answering 400 when it is another type or holds a NUL byte. */
+bool http_member_str(struct http_req *req, json_t *o, const char *key, const char **out);
 
 /* Route tables contributed by domains (defined in each domain's http file). */
 extern const struct http_route registry_routes[];

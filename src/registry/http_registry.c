@@ -41,20 +41,6 @@ static const char *venue_kind_label(const char *kind)
 	return kind;
 }
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return t ? (const char *)t : "";
-}
-
-static sqlite3 *reader_or_503(struct http_req *req)
-{
-	sqlite3 *db = store_reader();
-	if (!db)
-		http_error(req, 503, NULL, "database unavailable");
-	return db;
-}
-
 /* Range [lo, hi) of codes visible to the user, narrowed to region when
  * given.  False (and 404 written) if region is outside the scope. */
 static bool visible_range(struct http_req *req, const char *region, char *lo, size_t losz,
@@ -88,16 +74,16 @@ static void region_json(struct strbuf *o, sqlite3_stmt *st)
 {
 	int level = sqlite3_column_int(st, 2);
 	strbuf_addstr(o, "{\"code\":");
-	strbuf_add_json_str(o, col(st, 0));
+	strbuf_add_json_str(o, http_col(st, 0));
 	strbuf_addstr(o, ",\"name\":");
-	strbuf_add_json_str(o, col(st, 1));
+	strbuf_add_json_str(o, http_col(st, 1));
 	strbuf_addf(o, ",\"level\":%d,\"level_name\":", level);
 	strbuf_add_json_str(o, level >= 1 && level <= 6 ? level_names[level] : "");
 	strbuf_addstr(o, ",\"parent_code\":");
 	if (sqlite3_column_type(st, 3) == SQLITE_NULL)
 		strbuf_addstr(o, "null");
 	else
-		strbuf_add_json_str(o, col(st, 3));
+		strbuf_add_json_str(o, http_col(st, 3));
 	strbuf_addf(o,
 		    ",\"children\":%" PRId64 ",\"population\":%" PRId64 ",\"households\":%" PRId64
 		    ",\"venues\":%" PRId64 ",\"grids\":%" PRId64 "}",
@@ -155,9 +141,9 @@ static void region_path_json(const char *code, const char *key, struct strbuf *o
 			continue;
 		strbuf_addstr(o, first ? "{\"code\":" : ",{\"code\":");
 		first = false;
-		strbuf_add_json_str(o, col(st, 0));
+		strbuf_add_json_str(o, http_col(st, 0));
 		strbuf_addstr(o, ",\"name\":");
-		strbuf_add_json_str(o, col(st, 1));
+		strbuf_add_json_str(o, http_col(st, 1));
 		strbuf_addf(o, ",\"level\":%d}", sqlite3_column_int(st, 2));
 	}
 	store_stmt_done(st);
@@ -213,12 +199,12 @@ static void region_row(struct strbuf *o, sqlite3_stmt *st, char *key, size_t key
 {
 	(void)ctx;
 	region_json(o, st);
-	fk_strlcpy(key, col(st, 0), keysz);
+	fk_strlcpy(key, http_col(st, 0), keysz);
 }
 
 static void regions_list(struct http_req *req)
 {
-	sqlite3 *db = reader_or_503(req);
+	sqlite3 *db = http_reader(req);
 	struct fk_err err;
 	int limit;
 	char after[KEY_MAX];
@@ -276,7 +262,7 @@ done:
 
 static void region_get(struct http_req *req)
 {
-	sqlite3 *db = reader_or_503(req);
+	sqlite3 *db = http_reader(req);
 	const char *code = req->params[0];
 	struct strbuf o = STRBUF_INIT;
 	struct fk_err err;
@@ -323,7 +309,7 @@ static int age_of(const char *birth, int64_t now)
 static void person_json(struct strbuf *o, sqlite3_stmt *st, bool reveal, bool full)
 {
 	char idm[40], phm[40];
-	const char *id = col(st, 2), *phone = col(st, 3);
+	const char *id = http_col(st, 2), *phone = http_col(st, 3);
 	if (!reveal) {
 		mask_id_number(id, idm, sizeof(idm));
 		mask_phone(phone, phm, sizeof(phm));
@@ -331,35 +317,35 @@ static void person_json(struct strbuf *o, sqlite3_stmt *st, bool reveal, bool fu
 		phone = phm;
 	}
 	strbuf_addf(o, "{\"id\":%" PRId64 ",\"name\":", (int64_t)sqlite3_column_int64(st, 0));
-	strbuf_add_json_str(o, col(st, 1));
+	strbuf_add_json_str(o, http_col(st, 1));
 	strbuf_addstr(o, ",\"id_number\":");
 	strbuf_add_json_str(o, id);
 	strbuf_addstr(o, ",\"phone\":");
 	strbuf_add_json_str(o, phone);
 	strbuf_addf(o, ",\"sex\":\"%s\",\"age\":%d,\"grid_code\":",
-		    sqlite3_column_int(st, 4) == 1 ? "男" : "女", age_of(col(st, 5), fk_now()));
-	strbuf_add_json_str(o, col(st, 6));
+		    sqlite3_column_int(st, 4) == 1 ? "男" : "女", age_of(http_col(st, 5), fk_now()));
+	strbuf_add_json_str(o, http_col(st, 6));
 	strbuf_addstr(o, ",\"grid_name\":");
-	strbuf_add_json_str(o, col(st, 7));
+	strbuf_add_json_str(o, http_col(st, 7));
 	strbuf_addstr(o, ",\"community_name\":");
-	strbuf_add_json_str(o, col(st, 11));
+	strbuf_add_json_str(o, http_col(st, 11));
 	strbuf_addstr(o, ",\"household_id\":");
 	if (sqlite3_column_type(st, 8) == SQLITE_NULL)
 		strbuf_addstr(o, "null");
 	else
 		strbuf_addf(o, "%" PRId64, (int64_t)sqlite3_column_int64(st, 8));
 	strbuf_addstr(o, ",\"occupation\":");
-	strbuf_add_json_str(o, col(st, 9));
+	strbuf_add_json_str(o, http_col(st, 9));
 	if (full) {
 		strbuf_addstr(o, ",\"birth_date\":");
-		strbuf_add_json_str(o, reveal ? col(st, 5) : "****-**-**");
+		strbuf_add_json_str(o, reveal ? http_col(st, 5) : "****-**-**");
 		strbuf_addf(o, ",\"masked\":%s,\"household\":", reveal ? "false" : "true");
 		if (sqlite3_column_type(st, 8) == SQLITE_NULL) {
 			strbuf_addstr(o, "null");
 		} else {
 			strbuf_addf(o, "{\"id\":%" PRId64 ",\"label\":",
 				    (int64_t)sqlite3_column_int64(st, 8));
-			strbuf_add_json_str(o, col(st, 10));
+			strbuf_add_json_str(o, http_col(st, 10));
 			strbuf_addch(o, '}');
 		}
 	}
@@ -373,7 +359,7 @@ static void person_row_key(struct strbuf *o, sqlite3_stmt *st, int keycol, char 
 	struct strbuf *ids = ctx;
 	person_json(o, st, false, false);
 	strbuf_addf(ids, "%s%" PRId64, ids->len ? "," : "", (int64_t)sqlite3_column_int64(st, 0));
-	snprintf(key, keysz, "%s\t%" PRId64, keycol >= 0 ? col(st, keycol) : "",
+	snprintf(key, keysz, "%s\t%" PRId64, keycol >= 0 ? http_col(st, keycol) : "",
 		 (int64_t)sqlite3_column_int64(st, 0));
 }
 
@@ -397,7 +383,7 @@ static void person_row_by_id(struct strbuf *o, sqlite3_stmt *st, char *key, size
 
 static void persons_search(struct http_req *req)
 {
-	sqlite3 *db = reader_or_503(req);
+	sqlite3 *db = http_reader(req);
 	const char *region = http_query(req, "region");
 	const char *name = http_query(req, "name");
 	const char *idn = http_query(req, "id_number");
@@ -511,7 +497,7 @@ static sqlite3_stmt *one_in_scope(struct http_req *req, const char *sql, const c
 	struct fk_err err;
 	const char *key = req->params[0];
 	int64_t id = 0;
-	if (!reader_or_503(req))
+	if (!http_reader(req))
 		return NULL;
 	if (int_key && !fk_parse_i64(key, 1, INT64_MAX, &id)) {
 		http_error(req, 404, NULL, "no %s '%s' in your scope", what, key);
@@ -530,7 +516,7 @@ static sqlite3_stmt *one_in_scope(struct http_req *req, const char *sql, const c
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		fk_fail(&err, FK_EDB, "%s: %s", what, sqlite3_errmsg(sqlite3_db_handle(st)));
 		http_fail(req, FK_EDB, &err);
-	} else if (rc == SQLITE_ROW && access_scope_contains(req->user->scope, col(st, code_col))) {
+	} else if (rc == SQLITE_ROW && access_scope_contains(req->user->scope, http_col(st, code_col))) {
 		return st;
 	} else {
 		http_error(req, 404, NULL, "no %s '%s' in your scope", what, key);
@@ -550,7 +536,7 @@ static void person_get(struct http_req *req)
 	person_json(&o, st, reveal, true);
 	o.len--;
 	strbuf_addch(&o, ',');
-	region_path_json(col(st, 6), "region_path", &o);
+	region_path_json(http_col(st, 6), "region_path", &o);
 	strbuf_addch(&o, '}');
 	http_json(req, 200, o.buf);
 	char obj[40];
@@ -575,11 +561,11 @@ static void household_get(struct http_req *req)
 		return;
 	int64_t id = sqlite3_column_int64(st, 0);
 	strbuf_addf(&o, "{\"id\":%" PRId64 ",\"label\":", id);
-	strbuf_add_json_str(&o, col(st, 1));
+	strbuf_add_json_str(&o, http_col(st, 1));
 	strbuf_addstr(&o, ",\"grid_code\":");
-	strbuf_add_json_str(&o, col(st, 2));
+	strbuf_add_json_str(&o, http_col(st, 2));
 	strbuf_addstr(&o, ",\"grid_name\":");
-	strbuf_add_json_str(&o, col(st, 3));
+	strbuf_add_json_str(&o, http_col(st, 3));
 	strbuf_addstr(&o, ",\"members\":[");
 	store_stmt_done(st);
 	st = store_reader_stmt(PERSON_SELECT "WHERE p.household_id = ? ORDER BY p.birth_date",
@@ -615,18 +601,18 @@ static void household_row(struct strbuf *o, sqlite3_stmt *st, char *key, size_t 
 {
 	(void)ctx;
 	strbuf_addf(o, "{\"id\":%" PRId64 ",\"label\":", (int64_t)sqlite3_column_int64(st, 0));
-	strbuf_add_json_str(o, col(st, 1));
+	strbuf_add_json_str(o, http_col(st, 1));
 	strbuf_addstr(o, ",\"grid_code\":");
-	strbuf_add_json_str(o, col(st, 2));
+	strbuf_add_json_str(o, http_col(st, 2));
 	strbuf_addstr(o, ",\"grid_name\":");
-	strbuf_add_json_str(o, col(st, 3));
+	strbuf_add_json_str(o, http_col(st, 3));
 	strbuf_addf(o, ",\"members\":%d}", sqlite3_column_int(st, 4));
-	fk_strlcpy(key, col(st, 0), keysz);
+	fk_strlcpy(key, http_col(st, 0), keysz);
 }
 
 static void households_list(struct http_req *req)
 {
-	sqlite3 *db = reader_or_503(req);
+	sqlite3 *db = http_reader(req);
 	const char *region = http_query(req, "region");
 	char lo[32], hi[32], after[KEY_MAX];
 	int limit;
@@ -680,17 +666,17 @@ done:
 static void venue_json(struct strbuf *o, sqlite3_stmt *st)
 {
 	strbuf_addstr(o, "{\"code\":");
-	strbuf_add_json_str(o, col(st, 0));
+	strbuf_add_json_str(o, http_col(st, 0));
 	strbuf_addstr(o, ",\"name\":");
-	strbuf_add_json_str(o, col(st, 1));
+	strbuf_add_json_str(o, http_col(st, 1));
 	strbuf_addstr(o, ",\"region_code\":");
-	strbuf_add_json_str(o, col(st, 2));
+	strbuf_add_json_str(o, http_col(st, 2));
 	strbuf_addstr(o, ",\"region_name\":");
-	strbuf_add_json_str(o, col(st, 3));
+	strbuf_add_json_str(o, http_col(st, 3));
 	strbuf_addstr(o, ",\"kind\":");
-	strbuf_add_json_str(o, col(st, 4));
+	strbuf_add_json_str(o, http_col(st, 4));
 	strbuf_addstr(o, ",\"kind_label\":");
-	strbuf_add_json_str(o, venue_kind_label(col(st, 4)));
+	strbuf_add_json_str(o, venue_kind_label(http_col(st, 4)));
 	strbuf_addch(o, '}');
 }
 
@@ -699,12 +685,12 @@ static void venue_row(struct strbuf *o, sqlite3_stmt *st, char *key, size_t keys
 {
 	(void)ctx;
 	venue_json(o, st);
-	fk_strlcpy(key, col(st, 0), keysz);
+	fk_strlcpy(key, http_col(st, 0), keysz);
 }
 
 static void venues_list(struct http_req *req)
 {
-	sqlite3 *db = reader_or_503(req);
+	sqlite3 *db = http_reader(req);
 	const char *region = http_query(req, "region");
 	const char *kind = http_query(req, "kind");
 	char lo[32], hi[32], after[KEY_MAX];

@@ -49,20 +49,6 @@
 
 /* ---------------- small helpers ---------------- */
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return t ? (const char *)t : "";
-}
-
-static sqlite3 *reader_or_503(struct http_req *req)
-{
-	sqlite3 *db = store_reader();
-	if (!db)
-		http_error(req, 503, NULL, "database unavailable");
-	return db;
-}
-
 static struct contact_index *index_or_503(struct http_req *req)
 {
 	struct contact_index *ix = tracing_index();
@@ -146,10 +132,10 @@ static int person_brief_get(sqlite3_stmt *st, int64_t id, struct person_brief *o
 	out->id = id;
 	if (rc != SQLITE_ROW)
 		return rc;
-	mask_name(col(st, 0), out->name, sizeof(out->name));
-	mask_id_number(col(st, 1), out->id_number, sizeof(out->id_number));
-	fk_strlcpy(out->grid_code, col(st, 2), sizeof(out->grid_code));
-	fk_strlcpy(out->grid_name, col(st, 3), sizeof(out->grid_name));
+	mask_name(http_col(st, 0), out->name, sizeof(out->name));
+	mask_id_number(http_col(st, 1), out->id_number, sizeof(out->id_number));
+	fk_strlcpy(out->grid_code, http_col(st, 2), sizeof(out->grid_code));
+	fk_strlcpy(out->grid_name, http_col(st, 3), sizeof(out->grid_name));
 	return rc;
 }
 
@@ -176,16 +162,16 @@ static int venue_json(struct strbuf *o, sqlite3_stmt *st, uint32_t venue_id, boo
 		return rc;
 	}
 	strbuf_addstr(o, "{\"code\":");
-	strbuf_add_json_str(o, col(st, 0));
+	strbuf_add_json_str(o, http_col(st, 0));
 	strbuf_addstr(o, ",\"name\":");
-	strbuf_add_json_str(o, col(st, 1));
+	strbuf_add_json_str(o, http_col(st, 1));
 	if (full) {
 		strbuf_addstr(o, ",\"kind\":");
-		strbuf_add_json_str(o, col(st, 2));
+		strbuf_add_json_str(o, http_col(st, 2));
 		strbuf_addstr(o, ",\"kind_label\":");
-		strbuf_add_json_str(o, venue_kind_label(col(st, 2)));
+		strbuf_add_json_str(o, venue_kind_label(http_col(st, 2)));
 		strbuf_addstr(o, ",\"region\":");
-		code_name_json(o, col(st, 3), col(st, 4));
+		code_name_json(o, http_col(st, 3), http_col(st, 4));
 	}
 	strbuf_addch(o, '}');
 	return rc;
@@ -222,7 +208,7 @@ static bool case_in_scope(struct http_req *req, struct case_rec *c, struct perso
 	struct fk_err err;
 	const char *key = req->params[0];
 	int64_t id;
-	sqlite3 *db = reader_or_503(req);
+	sqlite3 *db = http_reader(req);
 	if (!db)
 		return false;
 	if (!fk_parse_i64(key, 1, INT64_MAX, &id)) {
@@ -255,25 +241,11 @@ static bool case_in_scope(struct http_req *req, struct case_rec *c, struct perso
 	return ok;
 }
 
-static bool member_str(struct http_req *req, json_t *o, const char *key, const char **out)
-{
-	json_t *v = json_object_get(o, key);
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return true;
-	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-		http_error(req, 400, NULL, "'%s' must be a string", key);
-		return false;
-	}
-	*out = json_string_value(v);
-	return true;
-}
-
 static bool member_time(struct http_req *req, json_t *o, const char *key, int64_t *out)
 {
 	const char *s;
 	*out = 0;
-	if (!member_str(req, o, key, &s))
+	if (!http_member_str(req, o, key, &s))
 		return false;
 	if (s && !fk_parse_time(s, out)) {
 		http_error(req, 400, NULL,
@@ -286,7 +258,6 @@ static bool member_time(struct http_req *req, json_t *o, const char *key, int64_
 
 static void case_post(struct http_req *req)
 {
-	json_error_t jerr;
 	json_t *o = NULL;
 	const char *idn, *cls, *where;
 	struct case_rec c;
@@ -300,17 +271,10 @@ static void case_post(struct http_req *req)
 
 	memset(&c, 0, sizeof(c));
 	tracing_params_default(&p);
-	if (!req->body || !(o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr))) {
-		http_error(req, 400, NULL, "body is not valid JSON: %s",
-			   req->body ? jerr.text : "empty");
+	if (!(o = http_body_object(req)))
 		goto done;
-	}
-	if (!json_is_object(o)) {
-		http_error(req, 400, NULL, "body must be a JSON object");
-		goto done;
-	}
-	if (!member_str(req, o, "id_number", &idn) || !member_str(req, o, "classification", &cls) ||
-	    !member_str(req, o, "found_where", &where) ||
+	if (!http_member_str(req, o, "id_number", &idn) || !http_member_str(req, o, "classification", &cls) ||
+	    !http_member_str(req, o, "found_where", &where) ||
 	    !member_time(req, o, "onset_at", &c.onset_at) ||
 	    !member_time(req, o, "first_positive_at", &c.first_positive_at) ||
 	    !member_time(req, o, "isolated_at", &c.isolated_at))
@@ -335,7 +299,7 @@ static void case_post(struct http_req *req)
 		http_error(req, 422, NULL, "give 'onset_at' or 'first_positive_at'");
 		goto done;
 	}
-	if (!reader_or_503(req) || !(ix = index_or_503(req)))
+	if (!http_reader(req) || !(ix = index_or_503(req)))
 		goto done;
 	mask_id_number(idn, idm, sizeof(idm));
 	st = store_reader_stmt("SELECT id, grid_code FROM persons WHERE id_number = upper(?)", &err);
@@ -349,7 +313,7 @@ static void case_post(struct http_req *req)
 		db_fail(req, st, "case person");
 		goto done;
 	}
-	if (rc == SQLITE_DONE || !access_scope_contains(req->user->scope, col(st, 1))) {
+	if (rc == SQLITE_DONE || !access_scope_contains(req->user->scope, http_col(st, 1))) {
 		http_error(req, 422, NULL, "no person with ID number '%s' in your scope", idm);
 		goto done;
 	}
@@ -414,7 +378,7 @@ static void cases_list(struct http_req *req)
 	sqlite3_stmt *st = NULL;
 
 	tracing_params_default(&p);
-	if (!reader_or_503(req) || !http_page_params(req, &limit, after, sizeof(after)))
+	if (!http_reader(req) || !http_page_params(req, &limit, after, sizeof(after)))
 		return;
 	if (after[0] && !fk_parse_i64(after, 1, INT64_MAX, &before)) {
 		http_error(req, 400, NULL, "cursor is not valid");
@@ -443,19 +407,19 @@ static void cases_list(struct http_req *req)
 		memset(&pb, 0, sizeof(pb));
 		c.id = sqlite3_column_int64(st, 0);
 		c.person_id = sqlite3_column_int64(st, 1);
-		if (!case_class_parse(col(st, 2), &c.cls))
+		if (!case_class_parse(http_col(st, 2), &c.cls))
 			c.cls = CASE_CONFIRMED;
 		c.onset_at = sqlite3_column_int64(st, 3);
 		c.first_positive_at = sqlite3_column_int64(st, 4);
 		c.isolated_at = sqlite3_column_int64(st, 5);
-		fk_strlcpy(c.found_where, col(st, 6), sizeof(c.found_where));
+		fk_strlcpy(c.found_where, http_col(st, 6), sizeof(c.found_where));
 		c.chain_id = sqlite3_column_int64(st, 7);
 		c.created_at = sqlite3_column_int64(st, 8);
 		pb.id = c.person_id;
-		mask_name(col(st, 9), pb.name, sizeof(pb.name));
-		mask_id_number(col(st, 10), pb.id_number, sizeof(pb.id_number));
-		fk_strlcpy(pb.grid_code, col(st, 11), sizeof(pb.grid_code));
-		fk_strlcpy(pb.grid_name, col(st, 12), sizeof(pb.grid_name));
+		mask_name(http_col(st, 9), pb.name, sizeof(pb.name));
+		mask_id_number(http_col(st, 10), pb.id_number, sizeof(pb.id_number));
+		fk_strlcpy(pb.grid_code, http_col(st, 11), sizeof(pb.grid_code));
+		fk_strlcpy(pb.grid_name, http_col(st, 12), sizeof(pb.grid_name));
 		if (n++)
 			strbuf_addch(&o, ',');
 		case_json(&o, &c, &pb, &p, now);
@@ -608,7 +572,7 @@ static bool person_grid(sqlite3_stmt *st, uint32_t id, char *out, size_t size)
 	int rc = sqlite3_step(st);
 	out[0] = '\0';
 	if (rc == SQLITE_ROW)
-		fk_strlcpy(out, col(st, 0), size);
+		fk_strlcpy(out, http_col(st, 0), size);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE;
 }
 
@@ -666,7 +630,7 @@ static void contacts_list(struct http_req *req)
 	size_t i = 0;
 
 	tracing_params_default(&p);
-	if (!reader_or_503(req) || !http_page_params(req, &limit, after, sizeof(after)) ||
+	if (!http_reader(req) || !http_page_params(req, &limit, after, sizeof(after)) ||
 	    !contact_filter_parse(req, &f, true))
 		return;
 	if (after[0]) {
@@ -838,9 +802,9 @@ static bool region_counts_json(struct http_req *req, struct strbuf *o, const cha
 		strbuf_addstr(o, "{\"code\":");
 		strbuf_add_json_str(o, v[i].code);
 		strbuf_addstr(o, ",\"name\":");
-		strbuf_add_json_str(o, rc == SQLITE_ROW ? col(st, 0) : "");
+		strbuf_add_json_str(o, rc == SQLITE_ROW ? http_col(st, 0) : "");
 		strbuf_addstr(o, ",\"parent_name\":");
-		strbuf_add_json_str(o, rc == SQLITE_ROW ? col(st, 1) : "");
+		strbuf_add_json_str(o, rc == SQLITE_ROW ? http_col(st, 1) : "");
 		strbuf_addf(o, ",\"count\":%zu}", v[i].count);
 	}
 	strbuf_addch(o, ']');
@@ -910,9 +874,9 @@ static bool venue_counts_json(struct http_req *req, struct strbuf *o, const stru
 		}
 		strbuf_addstr(o, first ? "{\"code\":" : ",{\"code\":");
 		first = false;
-		strbuf_add_json_str(o, rc == SQLITE_ROW ? col(st, 0) : "");
+		strbuf_add_json_str(o, rc == SQLITE_ROW ? http_col(st, 0) : "");
 		strbuf_addstr(o, ",\"name\":");
-		strbuf_add_json_str(o, rc == SQLITE_ROW ? col(st, 1) : "");
+		strbuf_add_json_str(o, rc == SQLITE_ROW ? http_col(st, 1) : "");
 		strbuf_addf(o, ",\"count\":%zu}", g[i].count);
 	}
 	strbuf_addch(o, ']');
@@ -939,7 +903,7 @@ static void contact_counts(struct http_req *req)
 	int64_t now = fk_now();
 
 	tracing_params_default(&p);
-	if (!reader_or_503(req) || !contact_filter_parse(req, &f, false) ||
+	if (!http_reader(req) || !contact_filter_parse(req, &f, false) ||
 	    !case_in_scope(req, &c, &pb) ||
 	    !contacts_of(req, &c, &p, now, &close, f.degree == 2 ? &sec : NULL))
 		return;
@@ -1050,7 +1014,7 @@ static void chain_get(struct http_req *req)
 	bool visible = false;
 	char obj[40], detail[64], ts[32];
 
-	if (!reader_or_503(req))
+	if (!http_reader(req))
 		return;
 	if (!fk_parse_i64(req->params[0], 1, INT64_MAX, &id)) {
 		http_error(req, 404, NULL, "no chain '%s' in your scope", req->params[0]);
@@ -1066,19 +1030,19 @@ static void chain_get(struct http_req *req)
 	strbuf_addf(&o, "{\"id\":%" PRId64 ",\"nodes\":[", id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char name[NAME_MASKED_MAX];
-		if (access_scope_contains(req->user->scope, col(st, 11)))
+		if (access_scope_contains(req->user->scope, http_col(st, 11)))
 			visible = true;
-		mask_name(col(st, 9), name, sizeof(name));
+		mask_name(http_col(st, 9), name, sizeof(name));
 		strbuf_addf(&o, "%s{\"case_id\":%" PRId64 ",\"person\":{\"id\":%" PRId64 ",\"name\":",
 			    n++ ? "," : "", (int64_t)sqlite3_column_int64(st, 0),
 			    (int64_t)sqlite3_column_int64(st, 1));
 		strbuf_add_json_str(&o, name);
 		strbuf_addstr(&o, "},\"classification\":");
-		strbuf_add_json_str(&o, col(st, 2));
+		strbuf_add_json_str(&o, http_col(st, 2));
 		time_member(&o, "onset_at", sqlite3_column_int64(st, 3));
 		time_member(&o, "first_positive_at", sqlite3_column_int64(st, 4));
 		strbuf_addstr(&o, ",\"grid\":");
-		code_name_json(&o, col(st, 11), col(st, 12));
+		code_name_json(&o, http_col(st, 11), http_col(st, 12));
 		strbuf_addch(&o, '}');
 	}
 	if (rc != SQLITE_DONE) {
