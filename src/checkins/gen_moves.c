@@ -70,6 +70,7 @@
 #include <string.h>
 
 #include "checkins/bulk_int.h"
+#include "lib/rng.h"
 #include "lib/util.h"
 #include "store/store.h"
 
@@ -83,71 +84,24 @@
 
 /* ---- random numbers ---- */
 
-struct mrng {
-	uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
+/* A stream per (a, b, c): e.g. (seed, person, day). */
+static void mrng_seed(struct fk_rng *r, uint64_t a, uint64_t b, uint64_t c)
 {
-	uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
-static void mrng_seed(struct mrng *r, uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t x = a * 0xD1342543DE82EF95ull ^ splitmix64(&b) ^ (c * 0x9E3779B97F4A7C15ull);
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&x);
-}
-
-static inline uint64_t rotl64(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static inline uint64_t mrng_next(struct mrng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t result = rotl64(s[1] * 5, 7) * 9, t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl64(s[3], 45);
-	return result;
-}
-
-static inline uint32_t mrng_below(struct mrng *r, uint32_t n)
-{
-	return (uint32_t)(((mrng_next(r) >> 32) * (uint64_t)n) >> 32);
-}
-
-static inline double mrng_unit(struct mrng *r)
-{
-	return (double)(mrng_next(r) >> 11) * 0x1.0p-53;
+	fk_rng_seed(r, a * 0xD1342543DE82EF95ull ^ fk_splitmix64(&b) ^ (c * 0x9E3779B97F4A7C15ull));
 }
 
 /* Triangular on [lo, lo + span): a peak in the middle. */
-static inline int tri(struct mrng *r, int lo, int span)
+static inline int tri(struct fk_rng *r, int lo, int span)
 {
-	return lo + (int)((mrng_below(r, (uint32_t)span) + mrng_below(r, (uint32_t)span)) / 2);
+	return lo + (int)((fk_rng_below(r, (uint32_t)span) + fk_rng_below(r, (uint32_t)span)) / 2);
 }
 
-static size_t pick_weighted(struct mrng *r, const unsigned *w, size_t n)
+static size_t pick_weighted(struct fk_rng *r, const unsigned *w, size_t n)
 {
 	unsigned sum = 0;
 	for (size_t i = 0; i < n; i++)
 		sum += w[i];
-	uint32_t x = mrng_below(r, sum);
-	for (size_t i = 0; i < n; i++) {
-		if (x < w[i])
-			return i;
-		x -= w[i];
-	}
-	return n - 1;
+	return fk_rng_pick(r, w, n, sum);
 }
 
 /* ---- venue kinds ---- */
@@ -360,7 +314,7 @@ static enum fk_status load_venues(sqlite3 *db, struct city *c, const struct code
 /* Builds the per-kind, per-level weighted buckets. */
 static void build_buckets(struct city *c, uint64_t seed)
 {
-	struct mrng r;
+	struct fk_rng r;
 	size_t nv = c->nv;
 	uint32_t *perm = fk_xcalloc(nv ? nv : 1, sizeof(uint32_t));
 	double *w = fk_xcalloc(nv ? nv : 1, sizeof(double));
@@ -372,7 +326,7 @@ static void build_buckets(struct city *c, uint64_t seed)
 			if (c->vkind[i] == k)
 				perm[m++] = (uint32_t)i;
 		for (size_t i = m; i > 1; i--) {
-			size_t j = mrng_below(&r, (uint32_t)i);
+			size_t j = fk_rng_below(&r, (uint32_t)i);
 			uint32_t t = perm[i - 1];
 			perm[i - 1] = perm[j];
 			perm[j] = t;
@@ -423,12 +377,12 @@ static void build_buckets(struct city *c, uint64_t seed)
 /* A venue of kind k near area (town, county): level drawn with the given
  * probability of the town and of the county, moving up when the area has
  * none.  -1 if the city has no venue of the kind. */
-static int32_t pick_venue(const struct city *c, struct mrng *r, enum vkind k, int32_t town,
+static int32_t pick_venue(const struct city *c, struct fk_rng *r, enum vkind k, int32_t town,
 			  int32_t county, double p_town, double p_county)
 {
 	if (!c->has_kind[k])
 		return -1;
-	double u = mrng_unit(r);
+	double u = fk_rng_unit(r);
 	int l = u < p_town ? LV_TOWN : u < p_town + p_county ? LV_COUNTY : LV_CITY;
 	for (; l < LV_COUNT; l++) {
 		int32_t a = l == LV_TOWN ? town : l == LV_COUNTY ? county : 0;
@@ -439,7 +393,7 @@ static int32_t pick_venue(const struct city *c, struct mrng *r, enum vkind k, in
 		if (lo == hi)
 			continue;
 		/* the first venue whose cumulative weight passes x */
-		double x = mrng_unit(r) * b->cum[hi - 1];
+		double x = fk_rng_unit(r) * b->cum[hi - 1];
 		hi--;
 		while (lo < hi) {
 			uint32_t mid = lo + (hi - lo) / 2;
@@ -455,7 +409,7 @@ static int32_t pick_venue(const struct city *c, struct mrng *r, enum vkind k, in
 
 /* ---- persons ---- */
 
-static enum vkind work_kind(struct mrng *r, const char *occ, int age, enum role *role)
+static enum vkind work_kind(struct fk_rng *r, const char *occ, int age, enum role *role)
 {
 	*role = ROLE_WORKER;
 	if (age < 6) {
@@ -471,13 +425,13 @@ static enum vkind work_kind(struct mrng *r, const char *occ, int age, enum role 
 	if (!strcmp(occ, "teacher"))
 		return VK_SCHOOL;
 	if (!strcmp(occ, "medical"))
-		return mrng_below(r, 10) < 6 ? VK_HOSPITAL : VK_CLINIC;
+		return fk_rng_below(r, 10) < 6 ? VK_HOSPITAL : VK_CLINIC;
 	if (!strcmp(occ, "isolation_staff"))
 		return VK_HOSPITAL;
 	if (!strcmp(occ, "worker") || !strcmp(occ, "construction") || !strcmp(occ, "port"))
 		return VK_FACTORY;
 	if (!strcmp(occ, "cold_chain"))
-		return mrng_below(r, 2) ? VK_MARKET : VK_FACTORY;
+		return fk_rng_below(r, 2) ? VK_MARKET : VK_FACTORY;
 	if (!strcmp(occ, "transport"))
 		return VK_STATION;
 	if (!strcmp(occ, "service")) {
@@ -567,7 +521,7 @@ static enum fk_status load_persons(sqlite3 *db, struct city *c, const struct cod
 	c->pid = fk_xcalloc(cap, sizeof(int64_t));
 	c->p = fk_xcalloc(cap, sizeof(struct mperson));
 	struct pload *pl = fk_xcalloc(cap, sizeof(struct pload));
-	struct mrng r;
+	struct fk_rng r;
 	mrng_seed(&r, seed, 0x776f726bull, 0); /* "work" */
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW && c->np < cap) {
@@ -707,18 +661,18 @@ static inline void emit(struct day_ctx *d, uint32_t person, int32_t venue, int s
 	}
 }
 
-static int act_time(struct mrng *r, enum act a, enum role role, bool weekday)
+static int act_time(struct fk_rng *r, enum act a, enum role role, bool weekday)
 {
 	bool busy = weekday && (role == ROLE_WORKER || role == ROLE_PUPIL);
 	switch (a) {
 	case ACT_GATE_OUT:
 		return busy ? tri(r, H(6, 20), 130 * 60) : tri(r, H(7, 30), 180 * 60);
 	case ACT_WORK:
-		return role == ROLE_PUPIL ? H(7, 15) + (int)mrng_below(r, 45 * 60)
+		return role == ROLE_PUPIL ? H(7, 15) + (int)fk_rng_below(r, 45 * 60)
 					  : tri(r, H(7, 30), 90 * 60);
 	case ACT_GATE_IN:
 		if (role == ROLE_PUPIL && weekday)
-			return H(16, 30) + (int)mrng_below(r, 90 * 60);
+			return H(16, 30) + (int)fk_rng_below(r, 90 * 60);
 		return busy ? tri(r, H(17, 30), 210 * 60) : tri(r, H(16, 0), 240 * 60);
 	case ACT_LUNCH:
 		return tri(r, H(11, 20), 110 * 60);
@@ -727,22 +681,22 @@ static int act_time(struct mrng *r, enum act a, enum role role, bool weekday)
 	case ACT_SHOP:
 		if (busy)
 			return tri(r, H(17, 30), 180 * 60);
-		return mrng_below(r, 2) ? tri(r, H(8, 30), 180 * 60) : tri(r, H(14, 30), 300 * 60);
+		return fk_rng_below(r, 2) ? tri(r, H(8, 30), 180 * 60) : tri(r, H(14, 30), 300 * 60);
 	case ACT_MARKET:
 		return tri(r, H(6, 30), 240 * 60);
 	case ACT_ERRAND:
-		return H(9, 0) + (int)mrng_below(r, 8 * 3600);
+		return H(9, 0) + (int)fk_rng_below(r, 8 * 3600);
 	case ACT_TRAVEL:
 	case ACT_COUNT:
 		break;
 	}
-	return H(6, 30) + (int)mrng_below(r, 13 * 3600 + 1800);
+	return H(6, 30) + (int)fk_rng_below(r, 13 * 3600 + 1800);
 }
 
 /* The venue for a free activity near (town, county); falls back to a
  * supermarket, a restaurant, then any venue, so a person always gets the
  * scans drawn. */
-static int32_t act_venue(const struct city *c, struct mrng *r, enum act a, int32_t town,
+static int32_t act_venue(const struct city *c, struct fk_rng *r, enum act a, int32_t town,
 			 int32_t county)
 {
 	static const unsigned errand_w[] = {25, 20, 20, 10, 10, 5, 5, 5};
@@ -775,7 +729,7 @@ static int32_t act_venue(const struct city *c, struct mrng *r, enum act a, int32
 	if (v < 0)
 		v = pick_venue(c, r, VK_RESTAURANT, town, county, 0.6, 0.3);
 	if (v < 0)
-		v = (int32_t)mrng_below(r, (uint32_t)c->nv);
+		v = (int32_t)fk_rng_below(r, (uint32_t)c->nv);
 	return v;
 }
 
@@ -784,15 +738,15 @@ static void gen_household(struct day_ctx *d, size_t g)
 	const struct city *c = d->c;
 	uint32_t first = c->gstart[g], end = c->gstart[g + 1];
 	bool weekday = !d->weekend;
-	struct mrng r;
+	struct fk_rng r;
 	mrng_seed(&r, d->seed, (uint64_t)d->day, (uint64_t)c->order[first] + 1);
 
 	/* the joint outing of the day, if any */
 	int32_t joint_v = -1;
 	int joint_t = 0;
-	if (end - first >= 2 && mrng_below(&r, 100) < 30) {
+	if (end - first >= 2 && fk_rng_below(&r, 100) < 30) {
 		const struct mperson *h = &c->p[c->order[first]];
-		enum act a = weekday ? ACT_DINNER : mrng_below(&r, 2) ? ACT_SHOP : ACT_LUNCH;
+		enum act a = weekday ? ACT_DINNER : fk_rng_below(&r, 2) ? ACT_SHOP : ACT_LUNCH;
 		joint_v = act_venue(c, &r, a, h->town, h->county);
 		joint_t = act_time(&r, a, ROLE_FREE, weekday);
 	}
@@ -811,8 +765,8 @@ static void gen_household(struct day_ctx *d, size_t g)
 			emit(d, rank, p->work, act_time(&r, ACT_WORK, role, weekday), mine, &nmine);
 		if (p->gate >= 0 && nmine < n)
 			emit(d, rank, p->gate, act_time(&r, ACT_GATE_IN, role, weekday), mine, &nmine);
-		if (joint_v >= 0 && nmine < n && mrng_below(&r, 100) < 80)
-			emit(d, rank, joint_v, joint_t + (int)mrng_below(&r, 180), mine, &nmine);
+		if (joint_v >= 0 && nmine < n && fk_rng_below(&r, 100) < 80)
+			emit(d, rank, joint_v, joint_t + (int)fk_rng_below(&r, 180), mine, &nmine);
 		const unsigned *w = role == ROLE_ROAMER ? flex_roamer
 				    : busy		? flex_weekday_worker
 				    : role == ROLE_PUPIL ? flex_pupil

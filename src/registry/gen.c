@@ -62,6 +62,7 @@
 
 #include "checkins/checkins.h"
 #include "lib/strbuf.h"
+#include "lib/rng.h"
 #include "lib/util.h"
 #include "registry/names.h"
 #include "store/store.h"
@@ -76,66 +77,6 @@
 
 /* ---- deterministic random numbers ---- */
 
-struct gen_rng {
-	uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
-static void rng_seed(struct gen_rng *r, uint64_t seed)
-{
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&seed);
-}
-
-static inline uint64_t rotl64(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-/* xoshiro256** */
-static uint64_t rng_next(struct gen_rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t result = rotl64(s[1] * 5, 7) * 9, t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl64(s[3], 45);
-	return result;
-}
-
-/* Uniform in [0, n) (multiply-shift; the bias is below 2^-32). */
-static uint32_t rng_below(struct gen_rng *r, uint32_t n)
-{
-	return (uint32_t)(((rng_next(r) >> 32) * (uint64_t)n) >> 32);
-}
-
-/* Uniform in [0, 1) with 53 bits. */
-static double rng_unit(struct gen_rng *r)
-{
-	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-/* Index drawn from integer weights w[0..n) with total sum. */
-static size_t rng_pick(struct gen_rng *r, const unsigned *w, size_t n, unsigned sum)
-{
-	uint32_t x = rng_below(r, sum);
-	for (size_t i = 0; i < n; i++) {
-		if (x < w[i])
-			return i;
-		x -= w[i];
-	}
-	return n - 1;
-}
 
 /* ---- a set of 64-bit keys (never 0), open addressing ---- */
 
@@ -164,7 +105,7 @@ static void gen_set_release(struct gen_set *s)
 static bool gen_set_add(struct gen_set *s, uint64_t key)
 {
 	uint64_t h = key;
-	size_t i = (size_t)splitmix64(&h) & s->mask;
+	size_t i = (size_t)fk_splitmix64(&h) & s->mask;
 	while (s->slot[i]) {
 		if (s->slot[i] == key)
 			return false;
@@ -224,12 +165,12 @@ static const struct gen_occupation gen_occ_old[] = {
     {"farmer", 4500},
 };
 
-static const char *gen_pick_occupation(struct gen_rng *r, const struct gen_occupation *t, size_t n)
+static const char *gen_pick_occupation(struct fk_rng *r, const struct gen_occupation *t, size_t n)
 {
 	unsigned sum = 0;
 	for (size_t i = 0; i < n; i++)
 		sum += t[i].weight;
-	uint32_t x = rng_below(r, sum);
+	uint32_t x = fk_rng_below(r, sum);
 	for (size_t i = 0; i < n; i++) {
 		if (x < t[i].weight)
 			return t[i].name;
@@ -238,7 +179,7 @@ static const char *gen_pick_occupation(struct gen_rng *r, const struct gen_occup
 	return t[n - 1].name;
 }
 
-static const char *gen_occupation(struct gen_rng *r, int age, bool urban)
+static const char *gen_occupation(struct fk_rng *r, int age, bool urban)
 {
 	if (age < 6)
 		return "child";
@@ -257,7 +198,7 @@ static const char *gen_occupation(struct gen_rng *r, int age, bool urban)
 /* Age in whole years: heads are adults (20+); others follow the pyramid
  * with children (0-14) weighted x1.6 and 15-19 x1.2, since children live
  * with adults and every household has an adult head. */
-static int gen_age(struct gen_rng *r, bool head)
+static int gen_age(struct fk_rng *r, bool head)
 {
 	unsigned w[20], sum = 0;
 	for (int i = 0; i < 20; i++) {
@@ -270,15 +211,15 @@ static int gen_age(struct gen_rng *r, bool head)
 			w[i] = w[i] * 12 / 10;
 		sum += w[i];
 	}
-	return (int)rng_pick(r, w, 20, sum) * 5 + (int)rng_below(r, 5);
+	return (int)fk_rng_pick(r, w, 20, sum) * 5 + (int)fk_rng_below(r, 5);
 }
 
 /* 1 male, 2 female: about 105 men per 100 women under 60, fewer among
  * the old (women live longer). */
-static int gen_sex(struct gen_rng *r, int age)
+static int gen_sex(struct fk_rng *r, int age)
 {
 	double p_male = age < 60 ? 0.513 : age < 80 ? 0.49 : 0.42;
-	return rng_unit(r) < p_male ? 1 : 2;
+	return fk_rng_unit(r) < p_male ? 1 : 2;
 }
 
 static void civil_from_days(int64_t z, int *y, int *m, int *d)
@@ -616,7 +557,7 @@ static enum fk_status gen_drop_indexes(sqlite3 *db, struct strbuf *saved, struct
 
 struct gen_state {
 	sqlite3 *db;
-	struct gen_rng rng;
+	struct fk_rng rng;
 	struct gen_city city;
 	struct gen_stmts st;
 	struct gen_set ids, phones;
@@ -640,8 +581,8 @@ static void gen_phone(struct gen_state *g, char *out)
 {
 	for (;;) {
 		unsigned prefix =
-		    gen_phone_prefixes[rng_below(&g->rng, FK_ARRAY_LEN(gen_phone_prefixes))];
-		uint64_t num = (uint64_t)prefix * 100000000ull + rng_below(&g->rng, 100000000u);
+		    gen_phone_prefixes[fk_rng_below(&g->rng, FK_ARRAY_LEN(gen_phone_prefixes))];
+		uint64_t num = (uint64_t)prefix * 100000000ull + fk_rng_below(&g->rng, 100000000u);
 		if (gen_set_add(&g->phones, num)) {
 			put_digits(out, num, 11);
 			out[11] = '\0';
@@ -655,14 +596,14 @@ static void gen_idnum(struct gen_state *g, const char *address, int age, int sex
                       char *birth)
 {
 	int64_t days =
-	    g->census_days - (int64_t)age * 36525 / 100 - 1 - (int64_t)rng_below(&g->rng, 365);
+	    g->census_days - (int64_t)age * 36525 / 100 - 1 - (int64_t)fk_rng_below(&g->rng, 365);
 	uint64_t addr = strtoull(address, NULL, 10);
 	for (;;) {
 		int y, m, d;
 		civil_from_days(days, &y, &m, &d);
 		uint64_t date = (uint64_t)y * 10000 + (uint64_t)m * 100 + (uint64_t)d;
 		for (int tries = 0; tries < 64; tries++) {
-			uint64_t seq = rng_below(&g->rng, 500) * 2 + (sex == 1 ? 1 : 0);
+			uint64_t seq = fk_rng_below(&g->rng, 500) * 2 + (sex == 1 ? 1 : 0);
 			uint64_t key = addr * 100000000000ull + date * 1000 + seq;
 			if (!gen_set_add(&g->ids, key))
 				continue;
@@ -678,22 +619,22 @@ static void gen_idnum(struct gen_state *g, const char *address, int age, int sex
 	}
 }
 
-static void gen_given_name(struct gen_rng *r, int sex, int birth_year, struct strbuf *out)
+static void gen_given_name(struct fk_rng *r, int sex, int birth_year, struct strbuf *out)
 {
 	const char *const *mine = sex == 1 ? gen_given_male : gen_given_female;
 	size_t nmine = sex == 1 ? FK_ARRAY_LEN(gen_given_male) : FK_ARRAY_LEN(gen_given_female);
 	/* one-character given names were common before the 1970s */
-	bool one = rng_unit(r) < (birth_year < 1970 ? 0.3 : 0.12);
+	bool one = fk_rng_unit(r) < (birth_year < 1970 ? 0.3 : 0.12);
 	int n = one ? 1 : 2;
 	for (int i = 0; i < n; i++) {
 		/* now and then a character from the other list (佳, 宇 go both ways) */
-		if (rng_below(r, 10) == 0) {
+		if (fk_rng_below(r, 10) == 0) {
 			const char *const *other = sex == 1 ? gen_given_female : gen_given_male;
 			size_t nother = sex == 1 ? FK_ARRAY_LEN(gen_given_female)
 			                         : FK_ARRAY_LEN(gen_given_male);
-			strbuf_addstr(out, other[rng_below(r, (uint32_t)nother)]);
+			strbuf_addstr(out, other[fk_rng_below(r, (uint32_t)nother)]);
 		} else {
-			strbuf_addstr(out, mine[rng_below(r, (uint32_t)nmine)]);
+			strbuf_addstr(out, mine[fk_rng_below(r, (uint32_t)nmine)]);
 		}
 	}
 }
@@ -707,9 +648,9 @@ static unsigned gen_surname_total(void)
 }
 
 /* Index into gen_surnames; sum is gen_surname_total(). */
-static size_t gen_surname(struct gen_rng *r, unsigned sum)
+static size_t gen_surname(struct fk_rng *r, unsigned sum)
 {
-	uint32_t x = rng_below(r, sum);
+	uint32_t x = fk_rng_below(r, sum);
 	for (size_t i = 0; i < FK_ARRAY_LEN(gen_surnames); i++) {
 		if (x < gen_surnames[i].weight)
 			return i;
@@ -721,12 +662,12 @@ static size_t gen_surname(struct gen_rng *r, unsigned sum)
 /* Address code of a resident of county `area`. */
 static const char *gen_address(struct gen_state *g, int area)
 {
-	double u = rng_unit(&g->rng);
+	double u = fk_rng_unit(&g->rng);
 	if (u < 0.85 || g->city.nareas < 2)
 		return g->city.areas[area].code;
 	if (u < 0.95 || !g->city.nforeign)
-		return g->city.areas[rng_below(&g->rng, (uint32_t)g->city.nareas)].code;
-	return g->city.foreign[rng_below(&g->rng, (uint32_t)g->city.nforeign)];
+		return g->city.areas[fk_rng_below(&g->rng, (uint32_t)g->city.nareas)].code;
+	return g->city.foreign[fk_rng_below(&g->rng, (uint32_t)g->city.nforeign)];
 }
 
 /* Household labels: walks flats (building, unit, floor, room) in a
@@ -737,7 +678,7 @@ struct gen_addr {
 	int units, floors, houses;
 };
 
-static void gen_addr_init(struct gen_addr *ad, bool urban, struct gen_rng *r)
+static void gen_addr_init(struct gen_addr *ad, bool urban, struct fk_rng *r)
 {
 	memset(ad, 0, sizeof(*ad));
 	ad->urban = urban;
@@ -745,12 +686,12 @@ static void gen_addr_init(struct gen_addr *ad, bool urban, struct gen_rng *r)
 	ad->b = 1;
 	ad->c = 1;
 	ad->d = 0;
-	ad->units = 2 + (int)rng_below(r, 3);
-	ad->floors = 6 + (int)rng_below(r, 13);
-	ad->houses = 20 + (int)rng_below(r, 41);
+	ad->units = 2 + (int)fk_rng_below(r, 3);
+	ad->floors = 6 + (int)fk_rng_below(r, 13);
+	ad->houses = 20 + (int)fk_rng_below(r, 41);
 }
 
-static void gen_addr_next(struct gen_addr *ad, struct gen_rng *r, char *out, size_t size)
+static void gen_addr_next(struct gen_addr *ad, struct fk_rng *r, char *out, size_t size)
 {
 	do {
 		if (ad->urban) {
@@ -761,17 +702,17 @@ static void gen_addr_next(struct gen_addr *ad, struct gen_rng *r, char *out, siz
 					if (++ad->b > ad->units) {
 						ad->b = 1;
 						ad->a++;
-						ad->units = 2 + (int)rng_below(r, 3);
-						ad->floors = 6 + (int)rng_below(r, 13);
+						ad->units = 2 + (int)fk_rng_below(r, 3);
+						ad->floors = 6 + (int)fk_rng_below(r, 13);
 					}
 				}
 			}
 		} else if (++ad->b > ad->houses) {
 			ad->b = 1;
 			ad->a++;
-			ad->houses = 20 + (int)rng_below(r, 41);
+			ad->houses = 20 + (int)fk_rng_below(r, 41);
 		}
-	} while (rng_below(r, 100) < 8); /* empty flats, houses gone */
+	} while (fk_rng_below(r, 100) < 8); /* empty flats, houses gone */
 	if (ad->urban)
 		snprintf(out, size, "%d号楼%d单元%d%02d", ad->a, ad->b, ad->c, ad->d);
 	else
@@ -797,7 +738,7 @@ static enum fk_status gen_grid(struct gen_state *g, const struct gen_village *v,
 	struct gen_addr ad;
 	gen_addr_init(&ad, v->urban, &g->rng);
 	while (pop > 0) {
-		int size = 1 + (int)rng_pick(&g->rng, gen_household_sizes, 6, 1000);
+		int size = 1 + (int)fk_rng_pick(&g->rng, gen_household_sizes, 6, 1000);
 		if (size > pop)
 			size = (int)pop;
 		pop -= size;
@@ -814,7 +755,7 @@ static enum fk_status gen_grid(struct gen_state *g, const struct gen_village *v,
 			int age = gen_age(&g->rng, i == 0);
 			int sex = gen_sex(&g->rng, age);
 			/* spouses mostly keep their own surname, children take the head's */
-			size_t sn = (i > 0 && rng_below(&g->rng, 100) < 65)
+			size_t sn = (i > 0 && fk_rng_below(&g->rng, 100) < 65)
 			                ? family
 			                : gen_surname(&g->rng, g->surname_sum);
 			if (i == 0)
@@ -873,7 +814,7 @@ static enum fk_status gen_people(struct gen_state *g, int64_t persons, struct fk
 	int64_t *pop = fk_xcalloc(c->nvillages, sizeof(int64_t));
 	enum fk_status st = FK_OK;
 	for (size_t i = 0; i < c->nvillages; i++)
-		w[i] = (c->villages[i].urban ? 3.0 : 1.0) / (0.15 + rng_unit(&g->rng));
+		w[i] = (c->villages[i].urban ? 3.0 : 1.0) / (0.15 + fk_rng_unit(&g->rng));
 	gen_split(persons, w, c->nvillages, pop);
 	for (size_t i = 0; i < c->nvillages && !st; i++) {
 		struct gen_village *v = &c->villages[i];
@@ -886,7 +827,7 @@ static enum fk_status gen_people(struct gen_state *g, int64_t persons, struct fk
 		double *gw = fk_xcalloc((size_t)ngrids, sizeof(double));
 		int64_t *gp = fk_xcalloc((size_t)ngrids, sizeof(int64_t));
 		for (int64_t k = 0; k < ngrids; k++)
-			gw[k] = 0.85 + 0.3 * rng_unit(&g->rng);
+			gw[k] = 0.85 + 0.3 * fk_rng_unit(&g->rng);
 		gen_split(v->pop, gw, (size_t)ngrids, gp);
 		for (int64_t k = 0; k < ngrids && !st; k++)
 			st = gen_grid(g, v, (int)k + 1, gp[k], err);
@@ -898,9 +839,9 @@ static enum fk_status gen_people(struct gen_state *g, int64_t persons, struct fk
 	return st;
 }
 
-static size_t gen_pick_village(struct gen_rng *r, const int64_t *cum, size_t n)
+static size_t gen_pick_village(struct fk_rng *r, const int64_t *cum, size_t n)
 {
-	uint64_t x = ((rng_next(r) >> 11) % (uint64_t)cum[n - 1]);
+	uint64_t x = ((fk_rng_next(r) >> 11) % (uint64_t)cum[n - 1]);
 	size_t lo = 0, hi = n - 1;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -943,19 +884,19 @@ static enum fk_status gen_venues(struct gen_state *g, int64_t persons, struct fk
 			v->venue_serial++;
 			snprintf(code, sizeof(code), "V%s%04u", v->code, v->venue_serial);
 			memcpy(grid, v->code, 12);
-			put_digits(grid + 12, 1 + rng_below(&g->rng, (uint32_t)v->ngrids), 3);
+			put_digits(grid + 12, 1 + fk_rng_below(&g->rng, (uint32_t)v->ngrids), 3);
 			grid[15] = '\0';
 			const char *county = c->areas[v->area].name;
-			const char *suffix = vk->suffixes[rng_below(&g->rng, 4)];
+			const char *suffix = vk->suffixes[fk_rng_below(&g->rng, 4)];
 			const char *word =
-			    gen_shop_words[rng_below(&g->rng, FK_ARRAY_LEN(gen_shop_words))];
+			    gen_shop_words[fk_rng_below(&g->rng, FK_ARRAY_LEN(gen_shop_words))];
 			strbuf_reset(&name);
 			if (!strcmp(vk->kind, "bank"))
 				strbuf_addf(&name, "%s%s%s支行", suffix, county, v->short_name);
 			else if (!strcmp(vk->kind, "hospital") || !strcmp(vk->kind, "school") ||
 			         !strcmp(vk->kind, "kindergarten") || !strcmp(vk->kind, "station"))
 				strbuf_addf(&name, "%s%s%s", county, v->short_name, suffix);
-			else if (rng_below(&g->rng, 2) && strcmp(vk->kind, "residential_gate"))
+			else if (fk_rng_below(&g->rng, 2) && strcmp(vk->kind, "residential_gate"))
 				strbuf_addf(&name, "%s%s%s", county, v->short_name, suffix);
 			else
 				strbuf_addf(&name, "%s%s%s%s", county, v->short_name, word, suffix);
@@ -1171,7 +1112,7 @@ enum fk_status registry_gen(const struct gen_options *opt, struct fk_err *err)
 	st = store_open(opt->db_path, STORE_CREATE | STORE_MIGRATE, &g.db, err);
 	if (st)
 		return st;
-	rng_seed(&g.rng, opt->seed);
+	fk_rng_seed(&g.rng, opt->seed);
 	st = gen_run(&g, opt, division, err);
 	if (!st && !opt->quiet)
 		gen_summary(g.db, &g, opt, fk_mono() - t0);
