@@ -5,7 +5,9 @@
 
 #include "access/access.h"
 #include "checkins/checkins.h"
+#include "healthcode/healthcode.h"
 #include "http/http.h"
+#include "policy/policy.h"
 #include "registry/registry.h"
 #include "tracing/tracing.h"
 
@@ -24,6 +26,10 @@ static const struct command commands[] = {
 	{"export", cmd_export, "export venue posters (QR codes)"},
 	{"case", cmd_case, "add a case (linked into transmission chains)"},
 	{"trace", cmd_trace, "list a case's close and secondary contacts"},
+	{"policy", cmd_policy, "check or show a policy file (a protocol edition)"},
+	{"code", cmd_code, "a person's health code at a time, with its rules"},
+	{"verify", cmd_verify, "verify a signed health-code token offline"},
+	{"keys", cmd_keys, "list, rotate or revoke health-code signing keys"},
 	{"serve", cmd_serve, "serve the web pages and the API"},
 	{"user", cmd_user, "add or list users"},
 	{"audit", cmd_audit, "verify the audit log's hash chain"},

@@ -43,7 +43,15 @@ enum perm {
 	PERM_TRACE = 1 << 6,       /* cases, contacts, chains, trajectories */
 	PERM_SCAN = 1 << 7,        /* post venue scans */
 	PERM_READ_ALERTS = 1 << 8, /* fever and other alerts of the scope */
+	PERM_READ_CODES = 1 << 9,  /* a person's health code with its rules */
+	/* health roles: request and approve code overrides, decide appeals */
+	PERM_CODE_OVERRIDE = 1 << 10,
+	PERM_CHECKPOINT = 1 << 11, /* record arrivals and their decision */
+	PERM_POLICY = 1 << 12,     /* switch the policy in force */
+	PERM_CLEAR_ALERTS = 1 << 13, /* clear a fever alert after follow-up */
 };
+/* A health role may approve code overrides and decide appeals. */
+bool role_is_health(enum role r);
 
 const char *role_name(enum role r);       /* "grid", never NULL */
 const char *role_label_zh(enum role r);   /* "网格员" */

@@ -17,25 +17,30 @@ static const struct {
 	/* admin manages accounts and reads the audit log; it has no person
 	 * access at all, so an account manager cannot browse health data. */
 	[ROLE_ADMIN] = {"admin", "管理员",
-			PERM_READ_REGIONS | PERM_MANAGE_USERS | PERM_READ_VENUES | PERM_READ_AUDIT},
+			PERM_READ_REGIONS | PERM_MANAGE_USERS | PERM_READ_VENUES | PERM_READ_AUDIT |
+				PERM_POLICY},
 	[ROLE_COMMAND] = {"command", "指挥部",
 			  PERM_READ_REGIONS | PERM_READ_PERSONS | PERM_READ_VENUES | PERM_UNMASK |
-				  PERM_TRACE | PERM_READ_ALERTS},
+				  PERM_TRACE | PERM_READ_ALERTS | PERM_READ_CODES |
+				  PERM_CODE_OVERRIDE | PERM_CHECKPOINT | PERM_CLEAR_ALERTS},
 	[ROLE_TRACER] = {"tracer", "流调溯源组",
 			 PERM_READ_REGIONS | PERM_READ_PERSONS | PERM_READ_VENUES | PERM_UNMASK |
-				 PERM_TRACE | PERM_READ_ALERTS},
+				 PERM_TRACE | PERM_READ_ALERTS | PERM_READ_CODES |
+				 PERM_CODE_OVERRIDE},
 	[ROLE_ISOLATION] = {"isolation", "转运隔离组",
-			    PERM_READ_REGIONS | PERM_READ_PERSONS | PERM_READ_VENUES | PERM_UNMASK},
+			    PERM_READ_REGIONS | PERM_READ_PERSONS | PERM_READ_VENUES | PERM_UNMASK |
+				    PERM_READ_CODES | PERM_CODE_OVERRIDE},
 	[ROLE_TESTER] = {"tester", "核酸检测组",
-			 PERM_READ_REGIONS | PERM_READ_PERSONS | PERM_READ_VENUES | PERM_UNMASK},
+			 PERM_READ_REGIONS | PERM_READ_PERSONS | PERM_READ_VENUES | PERM_UNMASK |
+				 PERM_READ_CODES | PERM_CODE_OVERRIDE},
 	[ROLE_LAB] = {"lab", "实验室", PERM_READ_REGIONS | PERM_READ_VENUES},
 	[ROLE_GRID] = {"grid", "网格员",
 		       PERM_READ_REGIONS | PERM_READ_PERSONS | PERM_READ_VENUES | PERM_UNMASK |
-			       PERM_READ_ALERTS},
+			       PERM_READ_ALERTS | PERM_READ_CODES | PERM_CLEAR_ALERTS},
 	[ROLE_SENTINEL] = {"sentinel", "哨点", PERM_READ_REGIONS | PERM_READ_VENUES},
 	[ROLE_VENUE] = {"venue", "场所", PERM_READ_REGIONS | PERM_READ_VENUES | PERM_SCAN},
 	[ROLE_CHECKPOINT] = {"checkpoint", "卡口",
-			     PERM_READ_REGIONS | PERM_READ_VENUES | PERM_SCAN},
+			     PERM_READ_REGIONS | PERM_READ_VENUES | PERM_SCAN | PERM_CHECKPOINT},
 	/* a citizen sees only their own records (me/...) and scans venues */
 	[ROLE_CITIZEN] = {"citizen", "市民", PERM_SCAN},
 };
@@ -43,6 +48,12 @@ static const struct {
 static bool role_valid(enum role r)
 {
 	return (unsigned)r < ROLE_COUNT;
+}
+
+/* The roles that work on health: they hold PERM_CODE_OVERRIDE. */
+bool role_is_health(enum role r)
+{
+	return role_valid(r) && (roles[r].perms & PERM_CODE_OVERRIDE);
 }
 
 const char *role_name(enum role r)

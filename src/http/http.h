@@ -103,6 +103,16 @@ extern const struct http_route checkins_routes[];
 extern const size_t checkins_routes_len;
 extern const struct http_route tracing_routes[];
 extern const size_t tracing_routes_len;
+extern const struct http_route healthcode_routes[]; /* healthcode/service.c */
+extern const size_t healthcode_routes_len;
+extern const struct http_route token_routes[]; /* healthcode/token.c */
+extern const size_t token_routes_len;
+extern const struct http_route override_routes[]; /* healthcode/override.c */
+extern const size_t override_routes_len;
+extern const struct http_route appeal_routes[]; /* healthcode/appeal.c */
+extern const size_t appeal_routes_len;
+extern const struct http_route checkpoint_routes[]; /* checkins/checkpoint.c */
+extern const size_t checkpoint_routes_len;
 
 int cmd_serve(int argc, char **argv);
 

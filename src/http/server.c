@@ -761,6 +761,11 @@ int cmd_serve(int argc, char **argv)
 	add_routes(registry_routes, registry_routes_len);
 	add_routes(checkins_routes, checkins_routes_len);
 	add_routes(tracing_routes, tracing_routes_len);
+	add_routes(healthcode_routes, healthcode_routes_len);
+	add_routes(token_routes, token_routes_len);
+	add_routes(override_routes, override_routes_len);
+	add_routes(appeal_routes, appeal_routes_len);
+	add_routes(checkpoint_routes, checkpoint_routes_len);
 	/* metric slots past the routes: not routes, never matched */
 	slot_static = nroutes;
 	route_names[slot_static] = "static";

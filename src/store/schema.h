@@ -156,6 +156,151 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX alerts_region ON alerts(region_code, at);"
 	/* a citizen's account is bound to the person it speaks for */
 	"ALTER TABLE users ADD COLUMN person_id INTEGER REFERENCES persons(id);",
+
+	/* 4: policy files, the records health codes are computed from, code
+	 * keys, overrides and appeals */
+	/* every policy this database has run under, by version (name@sha) */
+	"CREATE TABLE policies("
+	" version TEXT PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" sha256 TEXT NOT NULL,"
+	" text TEXT NOT NULL,"
+	" first_used_at INTEGER NOT NULL) WITHOUT ROWID;"
+	/* a case under treatment until released */
+	"ALTER TABLE cases ADD COLUMN released_at INTEGER;"
+	/* contacts of each case as found (tracing), the input of orders and
+	 * codes; found_at = when the system knew */
+	"CREATE TABLE contacts("
+	" person_id INTEGER NOT NULL REFERENCES persons(id),"
+	" case_id INTEGER NOT NULL REFERENCES cases(id),"
+	" degree INTEGER NOT NULL CHECK(degree IN (1, 2)),"
+	" exposure_at INTEGER NOT NULL,"
+	" via_person INTEGER,"
+	" venue_id INTEGER,"
+	" household INTEGER NOT NULL DEFAULT 0,"
+	" found_at INTEGER NOT NULL,"
+	" PRIMARY KEY(person_id, case_id)) WITHOUT ROWID;"
+	"CREATE INDEX contacts_case ON contacts(case_id, degree, exposure_at);"
+	"CREATE INDEX contacts_found ON contacts(found_at);"
+	/* control orders (the control domain extends this table) */
+	"CREATE TABLE orders("
+	" id INTEGER PRIMARY KEY,"
+	" person_id INTEGER NOT NULL REFERENCES persons(id),"
+	" kind TEXT NOT NULL CHECK(kind IN ('central','home_isolation','home_monitoring')),"
+	" category TEXT NOT NULL DEFAULT 'other'"
+	"  CHECK(category IN ('case','close','secondary','arrival','other')),"
+	" case_id INTEGER REFERENCES cases(id),"
+	" status TEXT NOT NULL DEFAULT 'active'"
+	"  CHECK(status IN ('proposed','active','completed','cancelled')),"
+	" start_at INTEGER NOT NULL,"
+	" planned_end INTEGER NOT NULL,"
+	" ended_at INTEGER,"
+	" created_at INTEGER NOT NULL,"
+	" created_by TEXT NOT NULL,"
+	" CHECK(planned_end > start_at));"
+	"CREATE INDEX orders_person ON orders(person_id, start_at);"
+	"CREATE INDEX orders_end ON orders(planned_end);"
+	/* risk areas: a region (down to a grid) at a level from start to end
+	 * (NULL: in force); a change of level ends one row and starts another */
+	"CREATE TABLE risk_areas("
+	" id INTEGER PRIMARY KEY,"
+	" region_code TEXT NOT NULL,"
+	" level TEXT NOT NULL CHECK(level IN ('high','medium','low')),"
+	" start_at INTEGER NOT NULL,"
+	" end_at INTEGER,"
+	" reason TEXT NOT NULL DEFAULT '',"
+	" created_at INTEGER NOT NULL,"
+	" created_by TEXT NOT NULL);"
+	"CREATE INDEX risk_areas_region ON risk_areas(region_code);"
+	/* a test result against each person (the testing domain writes it;
+	 * pool_positive: member of a positive pooled tube) */
+	"CREATE TABLE test_results("
+	" id INTEGER PRIMARY KEY,"
+	" person_id INTEGER NOT NULL REFERENCES persons(id),"
+	" sampled_at INTEGER NOT NULL,"
+	" resulted_at INTEGER NOT NULL,"
+	" result TEXT NOT NULL CHECK(result IN ('negative','positive','invalid','pool_positive')),"
+	" pooled INTEGER NOT NULL DEFAULT 1," /* persons in the tube */
+	" tube TEXT NOT NULL DEFAULT '',"
+	" lab TEXT NOT NULL DEFAULT '',"
+	" CHECK(resulted_at >= sampled_at));"
+	"CREATE INDEX test_results_person ON test_results(person_id, sampled_at);"
+	"CREATE INDEX test_results_resulted ON test_results(resulted_at);"
+	/* arrivals into the city (checkpoints, declarations, pushed lists) */
+	"CREATE TABLE arrivals("
+	" id INTEGER PRIMARY KEY,"
+	" person_id INTEGER NOT NULL REFERENCES persons(id),"
+	" origin_code TEXT NOT NULL,"
+	" arrived_at INTEGER NOT NULL,"
+	" source TEXT NOT NULL DEFAULT 'checkpoint'"
+	"  CHECK(source IN ('checkpoint','declaration','push')),"
+	" decision TEXT NOT NULL DEFAULT '',"
+	" rule TEXT NOT NULL DEFAULT '',"
+	" recorded_by TEXT NOT NULL,"
+	" policy_version TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX arrivals_person ON arrivals(person_id, arrived_at);"
+	"CREATE INDEX arrivals_at ON arrivals(arrived_at);"
+	/* Ed25519 code-signing keys; the secret never leaves the database */
+	"CREATE TABLE code_keys("
+	" kid INTEGER PRIMARY KEY CHECK(kid BETWEEN 1 AND 65535),"
+	" public_key BLOB NOT NULL,"
+	" secret_key BLOB NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" retired_at INTEGER," /* no longer signs; its tokens still verify */
+	" revoked_at INTEGER," /* its tokens fail */
+	" revoked_by TEXT);"
+	/* manual overrides: requested by one health-role user, approved by a
+	 * second, distinct one; active from approval to end_at */
+	"CREATE TABLE overrides("
+	" id INTEGER PRIMARY KEY,"
+	" colour TEXT NOT NULL CHECK(colour IN ('green','yellow','red')),"
+	" category TEXT NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" end_at INTEGER NOT NULL,"
+	" persons INTEGER NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'pending'"
+	"  CHECK(status IN ('pending','active','refused','revoked')),"
+	" requested_by INTEGER NOT NULL REFERENCES users(id),"
+	" requested_at INTEGER NOT NULL,"
+	" approved_by INTEGER REFERENCES users(id),"
+	" approved_at INTEGER,"
+	" closed_by INTEGER REFERENCES users(id),"
+	" closed_at INTEGER,"
+	" policy_version TEXT NOT NULL,"
+	" CHECK(approved_by IS NULL OR approved_by <> requested_by));"
+	"CREATE TABLE override_persons("
+	" override_id INTEGER NOT NULL REFERENCES overrides(id),"
+	" person_id INTEGER NOT NULL REFERENCES persons(id),"
+	" PRIMARY KEY(override_id, person_id)) WITHOUT ROWID;"
+	"CREATE INDEX override_persons_person ON override_persons(person_id);"
+	/* appeals (纠错) against a colour */
+	"CREATE TABLE appeals("
+	" id INTEGER PRIMARY KEY,"
+	" person_id INTEGER NOT NULL REFERENCES persons(id),"
+	" colour TEXT NOT NULL,"
+	" rules TEXT NOT NULL," /* the rules shown when it was filed */
+	" text TEXT NOT NULL,"
+	" filed_by INTEGER NOT NULL REFERENCES users(id),"
+	" filed_at INTEGER NOT NULL,"
+	" owner_id INTEGER REFERENCES users(id),"
+	" due_at INTEGER NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'open'"
+	"  CHECK(status IN ('open','upheld','corrected','withdrawn')),"
+	" outcome TEXT NOT NULL DEFAULT '',"
+	" decided_by INTEGER REFERENCES users(id),"
+	" decided_at INTEGER,"
+	" policy_version TEXT NOT NULL);"
+	"CREATE INDEX appeals_person ON appeals(person_id, filed_at);"
+	"CREATE INDEX appeals_open ON appeals(status, due_at);"
+	/* the colour each person has, as last computed, with the policy
+	 * version that decided it; a row is written when a colour changes */
+	"CREATE TABLE code_changes("
+	" person_id INTEGER NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" colour TEXT NOT NULL,"
+	" rule TEXT NOT NULL,"
+	" policy_version TEXT NOT NULL,"
+	" PRIMARY KEY(person_id, at)) WITHOUT ROWID;",
 };
 
 #endif

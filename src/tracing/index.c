@@ -35,15 +35,17 @@
 #include <string.h>
 
 #include "lib/util.h"
+#include "policy/policy.h"
 #include "store/store.h"
 
 #include "lib/banned.h"
 
 void tracing_params_default(struct tracing_params *p)
 {
-	p->window_s = 30 * 60;
-	p->infectious_s = 2 * 86400;
-	p->secondary = true;
+	const struct policy *pol = policy_current();
+	p->window_s = pol ? (int64_t)pol->window_minutes * 60 : 30 * 60;
+	p->infectious_s = pol ? (int64_t)pol->infectious_days_before * 86400 : 2 * 86400;
+	p->secondary = pol ? pol->secondary_contacts : true;
 }
 
 static uint32_t ix_time(int64_t t)

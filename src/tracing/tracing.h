@@ -34,7 +34,9 @@ struct tracing_params {
 	int64_t infectious_s; /* D, seconds (policy infectious_days_before) */
 	bool secondary;       /* policy may switch secondary contacts off */
 };
-/* 30 minutes, 2 days, secondary contacts on (until policy files land). */
+/* The policy in force (policy_current()): window_minutes,
+ * infectious_days_before, secondary_contacts; without one, 30 minutes, 2
+ * days and secondary contacts on. */
 void tracing_params_default(struct tracing_params *p);
 
 /* ---- the index (index.c) ---- */
@@ -160,6 +162,15 @@ enum fk_status tracing_contacts(struct contact_index *ix, sqlite3 *db, const str
 enum fk_status tracing_contact_of(struct contact_index *ix, sqlite3 *db, const struct case_rec *c,
 				  const struct tracing_params *p, int64_t now, uint32_t person,
 				  struct contact *out, int *degree, struct fk_err *err);
+
+/* Records the contacts of case c (either set may be NULL) in table
+ * contacts, found at found_at, inside the caller's transaction on wdb: a
+ * (person, case) row already there keeps its first found_at and takes the
+ * earlier exposure and the closer degree.  The health code reads them. */
+enum fk_status tracing_contacts_record(sqlite3 *wdb, const struct case_rec *c,
+				       const struct contact_set *close,
+				       const struct contact_set *secondary, int64_t found_at,
+				       struct fk_err *err);
 
 /* ---- chains ---- */
 struct chain_link {
