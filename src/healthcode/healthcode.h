@@ -111,6 +111,12 @@ void hc_hit_evidence(const struct hc_facts *f, const struct hc_hit *h, char *out
 enum fk_status hc_load_person(sqlite3 *db, int64_t person_id, struct hc_facts *f,
 			      struct fk_err *err);
 
+/* hc_load_person + the risk areas + hc_evaluate at `at` under p, in one
+ * call (f and a are filled; the caller releases them). */
+enum fk_status hc_person_code(sqlite3 *db, const struct policy *p, int64_t person_id, int64_t at,
+			      struct hc_facts *f, struct hc_areas *a, struct hc_result *r,
+			      struct fk_err *err);
+
 /* The result as JSON members (no braces): "colour", "colour_zh", "at",
  * "next_change", "overridden", "policy_version", "rules":[{rule, colour,
  * reason_zh, reason_en, evidence, start, end}]. */
@@ -190,8 +196,10 @@ enum fk_status token_server_start(struct fk_err *err);
 void token_server_stop(void);
 /* The pseudonymous id of a person (8 bytes as 16 hex characters). */
 enum fk_status hc_pseudonym(sqlite3 *db, int64_t person_id, char out[17], struct fk_err *err);
-/* A QR code of text as SVG (sb). */
+/* A QR code of text (error correction level M, 4-module quiet zone) as
+ * SVG text, or as PNG bytes with `scale` pixels a module, appended to sb. */
 enum fk_status hc_qr_svg(const char *text, struct strbuf *sb, struct fk_err *err);
+enum fk_status hc_qr_png(const char *text, int scale, struct strbuf *sb, struct fk_err *err);
 
 /* ---- overrides and appeals (override.c, appeal.c) ---- */
 /* Reason categories of an override (a fixed list; free text comes on top). */
