@@ -29,9 +29,21 @@
  *   seconds, so an import by another process that renames a venue or
  *   moves a person to another grid reaches scans within that time.  This
  *   server never writes venues or persons itself.
+ * - The answer carries the person's code colour at the scan's time
+ *   (healthcode_colour_now: the whole-city colours, or one person's
+ *   evaluation on this thread's reader; no writer, no lock held here) with
+ *   its label (红码) and short reason in zh-CN, so the venue staff see at
+ *   once why a code is red or yellow.  A fever alert raised by this scan is
+ *   a rule of the code from the scan's second on: the person's cached
+ *   colour is dropped before it is read, so the same answer says yellow.
  * - GET /api/v1/alerts lists alerts of the caller's scope (region code
  *   prefix), newest first, persons masked; audited because it holds health
  *   data.
+ * - POST /api/v1/alerts/{id}/clear ends an alert after follow-up (the
+ *   fever rule of the code ends at cleared_at).  The alert is read, checked
+ *   (scope: 404; cleared before: 409) and updated inside one transaction
+ *   on the writer, with its audit record, so two clears cannot both win;
+ *   then the person's cached colour is dropped.
  */
 #include "checkins/checkins.h"
 
@@ -44,8 +56,10 @@
 #include <string.h>
 
 #include "checkins/scan_int.h"
+#include "healthcode/healthcode.h"
 #include "http/http.h"
 #include "lib/util.h"
+#include "policy/policy.h"
 #include "store/store.h"
 
 #include "lib/banned.h"
@@ -56,17 +70,9 @@
 #define TEMP_MIN_DC 300 /* 30.0 degC: below, a thermometer fault */
 #define TEMP_MAX_DC 450 /* 45.0 degC */
 #define KIND_MAX 32
-
-/* The person's code colour at time t, with the reason shown to them.
- * Until the health-code engine lands every code is green; that engine
- * replaces this function (same contract: a colour name and a reason). */
-static const char *checkins_colour_for(int64_t person_id, int64_t t, const char **reason)
-{
-	(void)person_id;
-	(void)t;
-	*reason = "no health-code rule applies yet: green by default";
-	return "green";
-}
+#define SCAN_REASON_MAX 256
+/* shown with a green code when no rule gives a reason */
+#define SCAN_REASON_GREEN "无异常记录"
 
 static bool scan_id_valid(const char *s)
 {
@@ -364,8 +370,10 @@ static void add_member(struct strbuf *o, const char *key, const char *value)
 static void scan_post(struct http_req *req)
 {
 	const unsigned char *key = scan_venue_key();
-	const char *scan_id, *payload, *idn, *name, *reason, *colour;
+	const char *scan_id, *payload, *idn, *name;
 	char code[VENUE_CODE_MAX + 1], at[40], masked[256], idbuf[ID_NUMBER_MAX + 1];
+	char reason[SCAN_REASON_MAX];
+	enum colour colour;
 	struct person_row p;
 	struct venue_row v;
 	struct scan_job job;
@@ -449,7 +457,14 @@ static void scan_post(struct http_req *req)
 		goto done;
 	}
 
-	colour = checkins_colour_for(p.id, job.t, &reason);
+	/* a fever alert this scan raised is a rule of the person's code from
+	 * this second on: drop their cached colour before reading it */
+	if (job.fever_alert && !job.retry)
+		healthcode_person_changed(p.id);
+	colour = healthcode_colour_now(p.id, job.t, reason, sizeof(reason));
+	if (!reason[0])
+		fk_strlcpy(reason, colour == COLOUR_GREEN ? SCAN_REASON_GREEN : colour_label_zh(colour),
+			   sizeof(reason));
 	mask_name(p.name, masked, sizeof(masked));
 	fk_format_time(job.t, at, sizeof(at));
 	strbuf_reset(&req->out);
@@ -464,7 +479,9 @@ static void scan_post(struct http_req *req)
 	strbuf_addstr(&req->out, "},\"person\":{");
 	add_member(&req->out, "name", masked);
 	strbuf_addstr(&req->out, "},");
-	add_member(&req->out, "colour", colour);
+	add_member(&req->out, "colour", colour_name(colour));
+	strbuf_addch(&req->out, ',');
+	add_member(&req->out, "colour_zh", colour_label_zh(colour));
 	strbuf_addch(&req->out, ',');
 	add_member(&req->out, "reason", reason);
 	strbuf_addf(&req->out, ",\"fever_alert\":%s}", job.fever_alert ? "true" : "false");
@@ -594,8 +611,178 @@ done:
 	strbuf_release(&items);
 }
 
+/* ---------- clearing an alert ---------- */
+
+#define CLEAR_BODY_MAX 4096
+#define NOTE_MAX 1000 /* bytes of the follow-up note */
+
+struct alert_row {
+	int64_t id, person_id, at, cleared_at;
+	char kind[KIND_MAX + 1], region[SCOPE_MAX + 4], cleared_by[USERNAME_MAX + 1];
+	char name[NAME_MAX_BYTES], id_number[ID_NUMBER_MAX + 1];
+};
+
+/* Clears alert a->id on the writer w in one transaction: reads it (404
+ * outside scope, 409 when cleared before), sets cleared_at/cleared_by
+ * and appends the audit record.  Fills a.  FK_ENOTFOUND, FK_ECONFLICT,
+ * FK_EDB (err says which). */
+static enum fk_status alert_clear_tx(sqlite3 *w, const struct user *u, const char *note,
+				     const char *origin, int64_t now, struct alert_row *a,
+				     struct fk_err *err)
+{
+	sqlite3_stmt *q = NULL;
+	struct strbuf detail = STRBUF_INIT;
+	char obj[40];
+	enum fk_status st = store_begin(w, err);
+	if (st)
+		return st;
+	q = store_prepare(w,
+			  "SELECT a.kind, a.region_code, coalesce(a.person_id, 0), a.at,"
+			  " a.cleared_at, coalesce(a.cleared_by, ''), coalesce(p.name, ''),"
+			  " coalesce(p.id_number, '') FROM alerts a"
+			  " LEFT JOIN persons p ON p.id = a.person_id WHERE a.id = ?1",
+			  err);
+	if (!q) {
+		st = FK_EDB;
+		goto rollback;
+	}
+	sqlite3_bind_int64(q, 1, a->id);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE ||
+	    (rc == SQLITE_ROW && !access_scope_contains(u->scope, http_col(q, 1)))) {
+		st = fk_fail(err, FK_ENOTFOUND, "no alert %" PRId64 " in your scope", a->id);
+		goto rollback;
+	}
+	if (rc != SQLITE_ROW) {
+		st = fk_fail(err, FK_EDB, "cannot read alert: %s", sqlite3_errmsg(w));
+		goto rollback;
+	}
+	fk_strlcpy(a->kind, http_col(q, 0), sizeof(a->kind));
+	fk_strlcpy(a->region, http_col(q, 1), sizeof(a->region));
+	a->person_id = sqlite3_column_int64(q, 2);
+	a->at = sqlite3_column_int64(q, 3);
+	fk_strlcpy(a->name, http_col(q, 6), sizeof(a->name));
+	fk_strlcpy(a->id_number, http_col(q, 7), sizeof(a->id_number));
+	if (sqlite3_column_type(q, 4) != SQLITE_NULL) {
+		char t[40];
+		fk_format_time(sqlite3_column_int64(q, 4), t, sizeof(t));
+		st = fk_fail(err, FK_ECONFLICT, "alert %" PRId64 " was cleared at %s by '%s'",
+			     a->id, t, http_col(q, 5));
+		goto rollback;
+	}
+	sqlite3_finalize(q);
+	/* an alert is never cleared before it was raised */
+	a->cleared_at = now > a->at ? now : a->at;
+	fk_strlcpy(a->cleared_by, u->username, sizeof(a->cleared_by));
+	q = store_prepare(w,
+			  "UPDATE alerts SET cleared_at = ?2, cleared_by = ?3"
+			  " WHERE id = ?1 AND cleared_at IS NULL",
+			  err);
+	if (!q) {
+		st = FK_EDB;
+		goto rollback;
+	}
+	sqlite3_bind_int64(q, 1, a->id);
+	sqlite3_bind_int64(q, 2, a->cleared_at);
+	sqlite3_bind_text(q, 3, u->username, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE || sqlite3_changes(w) != 1) {
+		st = fk_fail(err, FK_EDB, "cannot clear alert: %s", sqlite3_errmsg(w));
+		goto rollback;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	strbuf_addf(&detail, "{\"kind\":");
+	strbuf_add_json_str(&detail, a->kind);
+	strbuf_addf(&detail, ",\"person\":%" PRId64 ",\"note\":", a->person_id);
+	strbuf_add_json_str(&detail, note ? note : "");
+	strbuf_addch(&detail, '}');
+	snprintf(obj, sizeof(obj), "alert:%" PRId64, a->id);
+	if ((st = audit_append(w, u->username, "alert.clear", obj, detail.buf, origin, err)))
+		goto rollback;
+	if ((st = store_commit(w, err)))
+		goto rollback;
+	strbuf_release(&detail);
+	return FK_OK;
+rollback:
+	sqlite3_finalize(q);
+	store_rollback(w);
+	strbuf_release(&detail);
+	return st;
+}
+
+static void alert_clear(struct http_req *req)
+{
+	const char *note = NULL;
+	char at[40], cat[40], nm[256], idm[40];
+	struct alert_row a;
+	struct fk_err err;
+	json_t *o = NULL;
+	enum fk_status st;
+
+	memset(&a, 0, sizeof(a));
+	if (!fk_parse_i64(req->params[0], 1, INT64_MAX, &a.id)) {
+		http_error(req, 404, NULL, "no alert '%s' in your scope", req->params[0]);
+		return;
+	}
+	/* the body is optional: nothing, or {"note": "..."} */
+	if (req->body && req->body_len) {
+		if (!(o = http_body_object(req)) || !http_member_str(req, o, "note", &note))
+			goto done;
+		const char *k;
+		json_t *v;
+		json_object_foreach(o, k, v) {
+			if (strcmp(k, "note")) {
+				http_error(req, 400, NULL, "unknown member '%s' (only 'note')", k);
+				goto done;
+			}
+		}
+		if (note && strlen(note) > NOTE_MAX) {
+			http_error(req, 422, NULL, "'note' is longer than %d bytes", NOTE_MAX);
+			goto done;
+		}
+	}
+	sqlite3 *w = store_writer_lock();
+	st = w ? alert_clear_tx(w, req->user, note, req->origin, fk_now(), &a, &err)
+	       : fk_fail(&err, FK_EDB, "database unavailable");
+	store_writer_unlock();
+	if (st) {
+		http_fail(req, st, &err);
+		goto done;
+	}
+	if (a.person_id)
+		healthcode_person_changed(a.person_id);
+	mask_name(a.name, nm, sizeof(nm));
+	mask_id_number(a.id_number, idm, sizeof(idm));
+	strbuf_reset(&req->out);
+	strbuf_addf(&req->out, "{\"id\":%" PRId64 ",", a.id);
+	add_member(&req->out, "kind", a.kind);
+	strbuf_addch(&req->out, ',');
+	add_member(&req->out, "at", fk_format_time(a.at, at, sizeof(at)));
+	strbuf_addch(&req->out, ',');
+	add_member(&req->out, "region_code", a.region);
+	strbuf_addstr(&req->out, ",\"person\":{");
+	add_member(&req->out, "name", nm);
+	strbuf_addch(&req->out, ',');
+	add_member(&req->out, "id_number", idm);
+	strbuf_addstr(&req->out, "},");
+	add_member(&req->out, "cleared_at", fk_format_time(a.cleared_at, cat, sizeof(cat)));
+	strbuf_addch(&req->out, ',');
+	add_member(&req->out, "cleared_by", a.cleared_by);
+	strbuf_addstr(&req->out, ",\"note\":");
+	if (note)
+		strbuf_add_json_str(&req->out, note);
+	else
+		strbuf_addstr(&req->out, "null");
+	strbuf_addch(&req->out, '}');
+	req->status = 200;
+	req->content_type = "application/json; charset=utf-8";
+done:
+	json_decref(o);
+}
+
 const struct http_route checkins_routes[] = {
 	{"POST", "/api/v1/scans", scan_post, ROUTE_JSON_BODY, PERM_SCAN, SCAN_BODY_MAX},
 	{"GET", "/api/v1/alerts", alerts_get, 0, PERM_READ_ALERTS, 0},
+	{"POST", "/api/v1/alerts/{id}/clear", alert_clear, 0, PERM_CLEAR_ALERTS, CLEAR_BODY_MAX},
 };
 const size_t checkins_routes_len = FK_ARRAY_LEN(checkins_routes);
