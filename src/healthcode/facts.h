@@ -70,7 +70,7 @@ struct hc_fact {
 	int64_t ref;
 	uint8_t kind, level, flags;
 	char region[16]; /* FACT_ARRIVAL: origin region code */
-	char text[96];   /* a short evidence summary in the record's own words
+	char text[64];   /* a short evidence summary in the record's own words
 			  * (venue name, tube code, category...), UTF-8 */
 };
 
@@ -136,8 +136,13 @@ enum fk_status checkins_code_facts(sqlite3 *db, struct hc_facts *f, struct fk_er
 enum fk_status checkins_code_facts_all(sqlite3 *db, int64_t since, struct hc_bulk *b,
 				       struct fk_err *err);
 enum fk_status testing_code_facts(sqlite3 *db, struct hc_facts *f, struct fk_err *err);
-enum fk_status testing_code_facts_all(sqlite3 *db, int64_t since, struct hc_bulk *b,
-				      struct fk_err *err);
+/* _all: only results that can change a colour: pooled positives and the
+ * later results of those persons, and every result of persons whose
+ * occupation is one of occupations[0..nocc) (the policy's periodic
+ * testing). */
+enum fk_status testing_code_facts_all(sqlite3 *db, int64_t since,
+				      const char *const *occupations, size_t nocc,
+				      struct hc_bulk *b, struct fk_err *err);
 enum fk_status control_code_facts(sqlite3 *db, struct hc_facts *f, struct fk_err *err);
 enum fk_status control_code_facts_all(sqlite3 *db, int64_t since, struct hc_bulk *b,
 				      struct fk_err *err);

@@ -213,6 +213,20 @@ enum fk_status hc_person_overrides_json(sqlite3 *db, int64_t person_id, struct s
 enum fk_status hc_person_appeals_json(sqlite3 *db, int64_t person_id, struct strbuf *o,
 				      struct fk_err *err);
 
+/* ---- the policy a database runs under (policy_db.c) ----
+ * arg (a --policy value: a file or a shipped name) when given; else the
+ * policy last recorded in db (meta 'policy_version', its text in table
+ * policies), so a restart keeps an admin's switch; else the shipped
+ * protocol-9.  *out is malloc'd; *text_out (may be NULL) receives the
+ * file's bytes. */
+enum fk_status hc_policy_select(sqlite3 *db, const char *arg, struct policy **out,
+				char **text_out, struct fk_err *err);
+/* Records p (its text) as the policy in force in db, audited as `action`
+ * ("policy.start", "policy.switch") by actor, in one transaction. */
+enum fk_status hc_policy_record(sqlite3 *wdb, const struct policy *p, const char *text,
+				const char *action, const char *actor, const char *origin,
+				struct fk_err *err);
+
 /* ---- CLI ---- */
 int cmd_code(int argc, char **argv);   /* fangkong code --person ID [--at T] [--policy F] [--json] */
 int cmd_verify(int argc, char **argv); /* fangkong verify TOKEN */

@@ -1,6 +1,8 @@
 #include "lib/util.h"
 
 #include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -235,4 +237,14 @@ void fk_progress_done(struct fk_progress *p, uint64_t done)
 {
 	if (p->enabled)
 		progress_print(p, done, true);
+}
+
+void fk_cli_actor(const char *what, char *out, size_t size)
+{
+	const char *u = getenv("USER");
+	if (!u || !*u) {
+		struct passwd *pw = getpwuid(getuid());
+		u = pw ? pw->pw_name : "unknown";
+	}
+	snprintf(out, size, "%s:%s", what, u);
 }

@@ -31,6 +31,8 @@ int64_t fk_days_from_civil(int y, int m, int d);
 /* Unix seconds now; $FANGKONG_NOW (ISO 8601 with offset, or Unix seconds)
  * overrides it for tests and what-if runs. */
 int64_t fk_now(void);
+/* "what:login-user" naming who ran a command, for the audit log. */
+void fk_cli_actor(const char *what, char *out, size_t size);
 /* Monotonic seconds as double, for rates and latencies. */
 double fk_mono(void);
 

@@ -103,6 +103,9 @@ enum fk_status registry_import(sqlite3 *db, enum import_kind kind, const char *p
 /* Rebuilds region_stats (population, households, venues, grids per region,
  * rolled up exactly: a parent's figures are the sum of its children's). */
 enum fk_status registry_stats_refresh(sqlite3 *db, struct fk_err *err);
+/* persons.id of an ID number (a final lower-case x is accepted); 0 when
+ * unknown, -1 on a database error. */
+int64_t registry_person_id(sqlite3 *db, const char *id_number);
 
 /* ---- CLI ---- */
 int cmd_gen(int argc, char **argv);

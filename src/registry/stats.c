@@ -214,3 +214,21 @@ rollback:
 	stats_tree_release(&t);
 	return st;
 }
+
+int64_t registry_person_id(sqlite3 *db, const char *id_number)
+{
+	char norm[24];
+	if (!fk_strlcpy(norm, id_number, sizeof(norm)))
+		return 0;
+	for (char *p = norm; *p; p++)
+		if (*p == 'x')
+			*p = 'X';
+	sqlite3_stmt *q = store_prepare(db, "SELECT id FROM persons WHERE id_number = ?1", NULL);
+	if (!q)
+		return -1;
+	sqlite3_bind_text(q, 1, norm, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(q);
+	int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : rc == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(q);
+	return id;
+}

@@ -166,6 +166,8 @@ static const char *const store_migrations[] = {
 	" sha256 TEXT NOT NULL,"
 	" text TEXT NOT NULL,"
 	" first_used_at INTEGER NOT NULL) WITHOUT ROWID;"
+	/* key occupations are tested periodically: the health code finds them */
+	"CREATE INDEX persons_occupation ON persons(occupation, id);"
 	/* a case under treatment until released */
 	"ALTER TABLE cases ADD COLUMN released_at INTEGER;"
 	/* contacts of each case as found (tracing), the input of orders and

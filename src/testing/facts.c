@@ -35,11 +35,34 @@ enum fk_status testing_code_facts(sqlite3 *db, struct hc_facts *f, struct fk_err
 			    FACT_TEST, test_fact, f, NULL, err);
 }
 
-enum fk_status testing_code_facts_all(sqlite3 *db, int64_t since, struct hc_bulk *b,
-				      struct fk_err *err)
+enum fk_status testing_code_facts_all(sqlite3 *db, int64_t since,
+				      const char *const *occupations, size_t nocc,
+				      struct hc_bulk *b, struct fk_err *err)
 {
-	/* results of the last 60 days: periodic intervals and pooled watches
-	 * never reach further back */
-	return hc_fill_rows(db, TEST_SQL "WHERE sampled_at > ?1 - 60 * 86400", since, FACT_TEST,
-			    test_fact, NULL, b, err);
+	/* pooled positives of the last 60 days and every later result of
+	 * those persons (a retest ends the watch) */
+	enum fk_status s = hc_fill_rows(
+		db,
+		"SELECT t.person_id, t.id, t.sampled_at, t.resulted_at, t.result, t.pooled, t.tube"
+		" FROM test_results t WHERE t.person_id IN (SELECT person_id FROM test_results"
+		"  WHERE result = 'pool_positive' AND sampled_at > ?1 - 60 * 86400)"
+		" AND t.sampled_at > ?1 - 60 * 86400",
+		since, FACT_TEST, test_fact, NULL, b, err);
+	/* periodic testing: the results of key occupations, skipping those
+	 * just read */
+	for (size_t i = 0; !s && i < nocc; i++) {
+		char *sql = sqlite3_mprintf(
+			"SELECT t.person_id, t.id, t.sampled_at, t.resulted_at, t.result, t.pooled,"
+			" t.tube FROM persons p JOIN test_results t"
+			" ON t.person_id = p.id AND t.sampled_at > ?1 - 60 * 86400"
+			" WHERE p.occupation = %Q AND p.id NOT IN (SELECT person_id FROM"
+			" test_results WHERE result = 'pool_positive'"
+			" AND sampled_at > ?1 - 60 * 86400)",
+			occupations[i]);
+		if (!sql)
+			return fk_fail(err, FK_ENOMEM, "out of memory");
+		s = hc_fill_rows(db, sql, since, FACT_TEST, test_fact, NULL, b, err);
+		sqlite3_free(sql);
+	}
+	return s;
 }

@@ -15,20 +15,11 @@
 #include "access/access.h"
 #include "lib/strbuf.h"
 #include "lib/util.h"
+#include "registry/registry.h"
 #include "store/store.h"
 #include "tracing/tracing.h"
 
 #include "lib/banned.h"
-
-static void cli_actor(const char *what, char *out, size_t size)
-{
-	const char *u = getenv("USER");
-	if (!u || !*u) {
-		struct passwd *pw = getpwuid(getuid());
-		u = pw ? pw->pw_name : "unknown";
-	}
-	snprintf(out, size, "%s:%s", what, u);
-}
 
 static bool parse_time_flag(const char *cmd, const char *flag, const char *s, int64_t *out)
 {
@@ -40,24 +31,6 @@ static bool parse_time_flag(const char *cmd, const char *flag, const char *s, in
 		return false;
 	}
 	return true;
-}
-
-/* persons.id of an ID number; 0 when unknown, -1 on a database error. */
-static int64_t person_by_idnum(sqlite3 *db, const char *idnum)
-{
-	char norm[24];
-	fk_strlcpy(norm, idnum, sizeof(norm));
-	for (char *p = norm; *p; p++)
-		if (*p == 'x')
-			*p = 'X';
-	sqlite3_stmt *q = store_prepare(db, "SELECT id FROM persons WHERE id_number = ?1", NULL);
-	if (!q)
-		return -1;
-	sqlite3_bind_text(q, 1, norm, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(q);
-	int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : rc == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(q);
-	return id;
 }
 
 static void case_usage(FILE *f)
@@ -167,7 +140,7 @@ int cmd_case(int argc, char **argv)
 		fprintf(stderr, "fangkong case add: %s\n", err.msg);
 		return 1;
 	}
-	int64_t pid = person_by_idnum(db, person);
+	int64_t pid = registry_person_id(db, person);
 	if (pid <= 0) {
 		fprintf(stderr, "fangkong case add: %s '%s'\n",
 			pid ? "cannot look up person" : "no person with ID number", person);
@@ -194,7 +167,7 @@ int cmd_case(int argc, char **argv)
 		goto out;
 	}
 	char actor[96];
-	cli_actor("cli", actor, sizeof(actor));
+	fk_cli_actor("cli", actor, sizeof(actor));
 	enum fk_status st = case_add(db, &p, &c, links, nlinks, actor, "cli", now, &err);
 	free(links);
 	if (st) {
@@ -406,7 +379,7 @@ int cmd_trace(int argc, char **argv)
 		fprintf(stderr, "fangkong trace: %s\n", err.msg);
 		return 1;
 	}
-	int64_t pid = person_by_idnum(db, idnum);
+	int64_t pid = registry_person_id(db, idnum);
 	struct case_rec c;
 	if (pid <= 0) {
 		fprintf(stderr, "fangkong trace: %s '%s'\n",
@@ -435,7 +408,7 @@ int cmd_trace(int argc, char **argv)
 		goto out;
 	}
 	char actor[96], object[32], detail[128];
-	cli_actor("cli", actor, sizeof(actor));
+	fk_cli_actor("cli", actor, sizeof(actor));
 	snprintf(object, sizeof(object), "case:%lld", (long long)c.id);
 	snprintf(detail, sizeof(detail), "{\"close\":%zu,\"secondary\":%zu}", close.n, sec.n);
 	if (audit_append(db, actor, "case.trace", object, detail, "cli", &err)) {
