@@ -1,11 +1,13 @@
 // fangkong web UI: hash router, header, error banner.
 import { session, setUnauthorizedHandler, setPasswordChangeHandler, logout, refreshMe } from './js/api.js';
-import { clear, errorText } from './js/dom.js';
+import { h, clear, errorText } from './js/dom.js';
 import { renderLogin, renderPasswordChange } from './js/login.js';
 import { renderRegion } from './js/regions.js';
 import { renderPersons, renderPerson, renderHousehold, canSeePersons } from './js/persons.js';
 import { renderUsers, canManageUsers } from './js/users.js';
 import { renderCases, renderCase, renderChain, canTrace } from './js/cases.js';
+import { renderMyCode, renderPersonCode, isCitizen } from './js/code.js';
+import { renderOverrides, renderAppeals, renderPolicyBar, isHealth } from './js/overrides.js';
 
 const $ = id => document.getElementById(id);
 const view = $('view');
@@ -47,8 +49,17 @@ function renderHeader() {
   $('change-password').hidden = forced;
   $('nav-users').hidden = !canManageUsers(u);
   $('nav-cases').hidden = !canTrace(u);
+  // a citizen sees their own code and nothing of the city
+  const citizen = isCitizen(u);
+  $('nav-code').hidden = !citizen;
+  $('nav-overrides').hidden = !isHealth(u);
+  $('nav-appeals').hidden = !isHealth(u);
+  $('nav-verify').hidden = citizen;
+  document.querySelector('#mainnav a[data-nav="region"]').hidden = citizen;
   // roles without person access do not get a menu item that only says no
-  document.querySelector('#mainnav a[data-nav="persons"]').hidden = !!u && !canSeePersons(u);
+  document.querySelector('#mainnav a[data-nav="persons"]').hidden = !!u && (citizen || !canSeePersons(u));
+  document.querySelector('.brand').setAttribute('href', home());
+  policyBar(forced ? null : u);
   if (!on) return;
   $('user-name').textContent = u.username;
   $('user-role').textContent = u.role_label || u.role;
@@ -56,6 +67,19 @@ function renderHeader() {
   $('user-scope').textContent = '辖区：' + (u.scope_name || '全部');
   $('user-scope').title = u.scope ? `区划代码 ${u.scope}` : '';
 }
+
+// The policy in force, under every page (read again when the user changes).
+let policyUser = undefined;
+function policyBar(u) {
+  const key = u ? `${u.username}|${u.role}` : null;
+  if (key === policyUser) return;
+  policyUser = key;
+  renderPolicyBar($('policybar'), { user: u });
+}
+
+// Where a user starts: a citizen on their own code, staff on the region page.
+function home() { return isCitizen(app.user) ? '#/code' : '#/region'; }
+const CITIZEN_PAGES = new Set(['code', 'password']);
 
 function markNav(name) {
   for (const a of document.querySelectorAll('[data-nav]')) {
@@ -92,7 +116,8 @@ setPasswordChangeHandler(() => {
 });
 
 function afterLogin() {
-  const to = returnTo && !/^#\/(login|password)/.test(returnTo) ? returnTo : '#/region';
+  let to = returnTo && !/^#\/(login|password)/.test(returnTo) ? returnTo : home();
+  if (isCitizen(app.user) && !CITIZEN_PAGES.has(to.replace(/^#\/?/, '').split(/[/?]/)[0])) to = home();
   returnTo = null;
   location.replace(to);
 }
@@ -127,10 +152,15 @@ export async function route() {
   if (s && !app.user) app.user = s.user;
   renderHeader();
 
-  const name = parts[0] || 'region';
+  const name = parts[0] || (s && isCitizen(app.user) ? 'code' : 'region');
   if (s && mustChangePassword() && name !== 'password') {
     if (name !== 'login' && parts.length) returnTo = location.hash;
     location.replace('#/password');
+    return;
+  }
+  // a citizen's session opens only their own pages
+  if (s && isCitizen(app.user) && !CITIZEN_PAGES.has(name) && name !== 'login') {
+    location.replace('#/code');
     return;
   }
   if (name !== 'login') clearError();
@@ -141,8 +171,8 @@ export async function route() {
 
   switch (name) {
     case 'login':
-      if (s) { location.replace('#/region'); return; }
-      return renderLogin(view, {
+      if (s) { location.replace(home()); return; }
+      renderLogin(view, {
         expired: query.has('expired'),
         done: user => {
           app.user = user;
@@ -152,6 +182,9 @@ export async function route() {
           else afterLogin();
         },
       });
+      // venue staff verify codes offline with the published keys
+      view.append(h('p.login-verify', h('a#login-verify', { href: '/verify.html' }, '场所/卡口验码（离线核验健康码）')));
+      return;
     case 'password':
       return renderPasswordChange(view, {
         forced: mustChangePassword(),
@@ -167,8 +200,19 @@ export async function route() {
       return renderRegion(view, parts[1] || null, app, nav);
     case 'persons':
       return renderPersons(view, query, app, nav);
-    case 'person':
-      return renderPerson(view, parts[1], app, nav);
+    case 'person': {
+      await renderPerson(view, parts[1], app, nav);
+      const box = view.querySelector('section.person');
+      // the code card goes under the person card (not after a refusal)
+      if (nav.alive() && box && box.querySelector('.person-card')) renderPersonCode(box, parts[1], app, nav);
+      return;
+    }
+    case 'code':
+      return renderMyCode(view, app, nav);
+    case 'overrides':
+      return renderOverrides(view, app, nav);
+    case 'appeals':
+      return renderAppeals(view, app, nav);
     case 'household':
       return renderHousehold(view, parts[1], app, nav);
     case 'users':
@@ -180,7 +224,7 @@ export async function route() {
     case 'chain':
       return renderChain(view, parts[1], app, nav);
     default:
-      location.replace('#/region');
+      location.replace(home());
   }
 }
 

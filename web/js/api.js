@@ -45,7 +45,9 @@ function retryAfterSeconds(h) {
 }
 
 // request('GET', '/api/v1/regions', {query: {parent: '6109'}}) -> parsed JSON
-export async function request(method, path, { query, body, auth = true } = {}) {
+// (with blob: true the body of a successful answer as a Blob, e.g. an image
+// that needs the bearer token and so cannot be an <img src>)
+export async function request(method, path, { query, body, auth = true, blob = false } = {}) {
   let url = path;
   if (query) {
     const q = new URLSearchParams();
@@ -67,6 +69,7 @@ export async function request(method, path, { query, body, auth = true } = {}) {
   } catch (e) {
     throw new ApiError(0, 'network', '无法连接服务器，请检查网络后重试');
   }
+  if (blob && res.ok) return res.blob();
   const text = await res.text();
   let data = null;
   if (text) {
@@ -92,6 +95,7 @@ export async function request(method, path, { query, body, auth = true } = {}) {
 }
 
 export const get = (path, query) => request('GET', path, { query });
+export const getBlob = (path, query) => request('GET', path, { query, blob: true });
 
 export async function login(username, password) {
   const r = await request('POST', '/api/v1/sessions', { body: { username, password }, auth: false });
