@@ -143,7 +143,10 @@ enum colour hc_city_colour(const struct hc_city *c, int64_t person_id, enum hc_r
 			   int64_t *next_change);
 
 /* ---- the server's colours (service.c) ---- */
-enum fk_status healthcode_server_start(struct fk_err *err);
+/* Selects the policy (policy_arg: --policy, or NULL: the one recorded in
+ * the database, else protocol-9), records it, starts the token keys, the
+ * first whole-city colours and the recompute thread. */
+enum fk_status healthcode_server_start(const char *policy_arg, struct fk_err *err);
 void healthcode_server_stop(void);
 /* The person's colour now, and the short reason (zh-CN) shown at a scan:
  * from the whole-city colours when they are current for this person,

@@ -22,6 +22,7 @@
  *   daemon (no new connections; needs MHD_USE_ITC), waits up to 10 s for
  *   requests in flight to finish, then stops it.
  */
+#include "healthcode/healthcode.h"
 #include "http/http.h"
 
 #include <arpa/inet.h>
@@ -649,8 +650,11 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 static void serve_usage(FILE *f)
 {
 	fputs("usage: fangkong serve [--db FILE] [--listen 127.0.0.1:8080] [--web DIR]\n"
-	      "                      [--threads N]\n"
+	      "                      [--threads N] [--policy FILE|NAME]\n"
 	      "Serves the web pages and the API until SIGTERM or SIGINT.\n"
+	      "--policy     the control protocol in force: a policy file or a shipped name\n"
+	      "             (protocol-8, protocol-9, protocol-9-20).  Default: the policy the\n"
+	      "             database last ran under, else protocol-9.  See docs/policy.md.\n"
 	      "--threads N  request threads, 1..64 (default " FK_STR_THREADS ").  A scan's thread\n"
 	      "             waits until the scan is on disk, and the scans waiting together\n"
 	      "             share one commit: more threads, bigger commits.  See\n"
@@ -682,9 +686,10 @@ int cmd_serve(int argc, char **argv)
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'd'},  {"listen", required_argument, NULL, 'l'},
 		{"web", required_argument, NULL, 'w'}, {"threads", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+		{"policy", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	const char *dbflag = NULL, *listen = "127.0.0.1:8080", *web = "web";
+	const char *dbflag = NULL, *listen = "127.0.0.1:8080", *web = "web", *policy = NULL;
 	int64_t threads = 0;
 	int c;
 	optind = 1;
@@ -693,6 +698,7 @@ int cmd_serve(int argc, char **argv)
 		case 'd': dbflag = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'w': web = optarg; break;
+		case 'p': policy = optarg; break;
 		case 't':
 			if (!fk_parse_i64(optarg, 1, 64, &threads)) {
 				fprintf(stderr, "fangkong serve: --threads must be 1..64\n");
@@ -737,8 +743,16 @@ int cmd_serve(int argc, char **argv)
 		store_shutdown();
 		return 1;
 	}
+	/* the policy first: a bad file stops the start before the slow parts */
+	if (healthcode_server_start(policy, &err)) {
+		fprintf(stderr, "fangkong serve: %s\n", err.msg);
+		healthcode_server_stop();
+		store_shutdown();
+		return policy ? 2 : 1;
+	}
 	if (tracing_server_start(&err)) {
 		fprintf(stderr, "fangkong serve: %s\n", err.msg);
+		healthcode_server_stop();
 		store_shutdown();
 		return 1;
 	}
@@ -746,6 +760,7 @@ int cmd_serve(int argc, char **argv)
 	if (scan_service_start(&err)) {
 		fprintf(stderr, "fangkong serve: %s\n", err.msg);
 		tracing_server_stop();
+		healthcode_server_stop();
 		store_shutdown();
 		return 1;
 	}
@@ -796,6 +811,7 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "fangkong serve: cannot listen on %s (in use?)\n", listen);
 		scan_service_stop();
 		tracing_server_stop();
+		healthcode_server_stop();
 		store_shutdown();
 		free(real);
 		return 1;
@@ -816,6 +832,7 @@ int cmd_serve(int argc, char **argv)
 	MHD_stop_daemon(d);
 	scan_service_stop(); /* commits what is queued, before the index goes */
 	tracing_server_stop();
+	healthcode_server_stop();
 	store_shutdown();
 	free(real);
 	web_root = NULL;

@@ -175,10 +175,18 @@ int cmd_case(int argc, char **argv)
 		rc = st == FK_EINVAL || st == FK_ECONFLICT ? 2 : 1;
 		goto out;
 	}
+	size_t recorded = 0;
+	if (tracing_record_case_contacts(ix, db, &c, &p, now, false, &recorded, &err)) {
+		fprintf(stderr, "fangkong case add: case %lld added, but its contacts were not"
+				" recorded: %s\n", (long long)c.id, err.msg);
+		goto out;
+	}
 	if (json)
-		printf("{\"id\":%lld,\"chain_id\":%lld}\n", (long long)c.id, (long long)c.chain_id);
+		printf("{\"id\":%lld,\"chain_id\":%lld,\"contacts\":%zu}\n", (long long)c.id,
+		       (long long)c.chain_id, recorded);
 	else
-		printf("case %lld added (chain %lld)\n", (long long)c.id, (long long)c.chain_id);
+		printf("case %lld added (chain %lld), %zu contacts recorded\n", (long long)c.id,
+		       (long long)c.chain_id, recorded);
 	rc = 0;
 out:
 	contact_index_free(ix);

@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "healthcode/facts.h"
+#include "healthcode/healthcode.h"
 #include "lib/util.h"
 #include "store/store.h"
 
@@ -127,5 +127,58 @@ enum fk_status tracing_contacts_record(sqlite3 *wdb, const struct case_rec *c,
 		}
 	}
 	sqlite3_finalize(st);
+	return s;
+}
+
+/* Rows per write transaction when recording contacts in the server: the
+ * writer is let go between chunks so scans keep committing. */
+#define RECORD_CHUNK 20000
+
+enum fk_status tracing_record_case_contacts(struct contact_index *ix, sqlite3 *db,
+					    const struct case_rec *c,
+					    const struct tracing_params *p, int64_t now,
+					    bool server, size_t *recorded, struct fk_err *err)
+{
+	struct contact_set close = {0}, sec = {0};
+	enum fk_status s = tracing_contacts(ix, db, c, p, now, &close, p->secondary ? &sec : NULL,
+					    err);
+	*recorded = 0;
+	if (s)
+		goto out;
+	const struct contact_set *sets[2] = {&close, &sec};
+	for (int d = 0; d < 2 && !s; d++) {
+		for (size_t off = 0; off < sets[d]->n && !s; off += RECORD_CHUNK) {
+			size_t n = sets[d]->n - off < RECORD_CHUNK ? sets[d]->n - off : RECORD_CHUNK;
+			struct contact_set slice = {sets[d]->v + off, n};
+			sqlite3 *w = server ? store_writer_lock() : db;
+			if (!w)
+				s = fk_fail(err, FK_EDB, "database unavailable");
+			else if (!(s = store_begin(w, err))) {
+				s = tracing_contacts_record(w, c, d ? NULL : &slice, d ? &slice : NULL,
+							    now, err);
+				if (s)
+					store_rollback(w);
+				else
+					s = store_commit(w, err);
+			}
+			if (server)
+				store_writer_unlock();
+			if (!s)
+				*recorded += n;
+		}
+	}
+	/* the codes of everyone concerned */
+	if (close.n + sec.n > 2000) {
+		healthcode_all_changed();
+	} else {
+		for (size_t i = 0; i < close.n; i++)
+			healthcode_person_changed(close.v[i].person_id);
+		for (size_t i = 0; i < sec.n; i++)
+			healthcode_person_changed(sec.v[i].person_id);
+	}
+	healthcode_person_changed(c->person_id);
+out:
+	contact_set_release(&close);
+	contact_set_release(&sec);
 	return s;
 }

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "healthcode/healthcode.h"
 #include "http/http.h"
 #include "lib/util.h"
 #include "registry/registry.h"
@@ -340,6 +341,13 @@ static void case_post(struct http_req *req)
 	if (s == FK_ENOTFOUND)
 		s = fk_fail(&err, FK_EINVAL, "no person with ID number '%s'", idm);
 	if (s) {
+		http_fail(req, s, &err);
+		goto done;
+	}
+	/* the contacts as found now: orders and health codes start from them */
+	size_t recorded = 0;
+	healthcode_person_changed(c.person_id);
+	if ((s = tracing_record_case_contacts(ix, rd, &c, &p, now, true, &recorded, &err))) {
 		http_fail(req, s, &err);
 		goto done;
 	}

@@ -172,6 +172,16 @@ enum fk_status tracing_contacts_record(sqlite3 *wdb, const struct case_rec *c,
 				       const struct contact_set *secondary, int64_t found_at,
 				       struct fk_err *err);
 
+/* Computes case c's contacts (secondary ones when p says so) and records
+ * them (tracing_contacts_record), found at now; in the server (server
+ * true) in chunks, each under the writer lock, on db a reader; outside it
+ * db is the only writer.  Then tells the health code whose code changed.
+ * *recorded receives the rows written. */
+enum fk_status tracing_record_case_contacts(struct contact_index *ix, sqlite3 *db,
+					    const struct case_rec *c,
+					    const struct tracing_params *p, int64_t now,
+					    bool server, size_t *recorded, struct fk_err *err);
+
 /* ---- chains ---- */
 struct chain_link {
 	int64_t from_case, to_case; /* 0: the case being added */
