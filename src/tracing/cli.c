@@ -6,13 +6,13 @@
  * so it answers quickly without a running server.
  */
 #include <getopt.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "access/access.h"
+#include "healthcode/healthcode.h"
 #include "lib/strbuf.h"
 #include "lib/util.h"
 #include "registry/registry.h"
@@ -20,6 +20,20 @@
 #include "tracing/tracing.h"
 
 #include "lib/banned.h"
+
+/* The window, the infectious days and secondary contacts come from the
+ * policy the database runs under (healthcode/policy_db.c). */
+static bool use_policy(sqlite3 *db, const char *cmd)
+{
+	struct policy *pol;
+	struct fk_err err;
+	if (hc_policy_select(db, NULL, &pol, NULL, &err)) {
+		fprintf(stderr, "fangkong %s: %s\n", cmd, err.msg);
+		return false;
+	}
+	policy_set_current(pol); /* kept until exit */
+	return true;
+}
 
 static bool parse_time_flag(const char *cmd, const char *flag, const char *s, int64_t *out)
 {
@@ -138,6 +152,10 @@ int cmd_case(int argc, char **argv)
 	int rc = 1;
 	if (store_open(path, STORE_MIGRATE, &db, &err)) {
 		fprintf(stderr, "fangkong case add: %s\n", err.msg);
+		return 1;
+	}
+	if (!use_policy(db, "case add")) {
+		store_close(db);
 		return 1;
 	}
 	int64_t pid = registry_person_id(db, person);
@@ -385,6 +403,10 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (store_open(path, STORE_MIGRATE, &db, &err)) {
 		fprintf(stderr, "fangkong trace: %s\n", err.msg);
+		return 1;
+	}
+	if (!use_policy(db, "trace")) {
+		store_close(db);
 		return 1;
 	}
 	int64_t pid = registry_person_id(db, idnum);
