@@ -58,7 +58,8 @@ export function who(u) {
   if (u === undefined || u === null || u === '') return '—';
   if (typeof u !== 'object') return String(u);
   const name = u.username || u.name || (u.id != null ? `#${u.id}` : '—');
-  return u.role_label ? `${name}（${u.role_label}）` : name;
+  const role = u.role_zh || u.role_label;
+  return role ? `${name}（${role}）` : name;
 }
 
 export function colourBadge(c, id) {
@@ -90,13 +91,14 @@ export function rulesList(rules, id) {
 
 function overrideItems(list) {
   return list.map(o => h('li.override', { dataset: { id: o.id ?? '', status: o.status || '' } },
-    h('div.ov-head', colourBadge(o.colour), h('b', categoryLabel(o.category)),
+    h('div.ov-head', colourBadge(o.colour), h('b', o.category_zh || categoryLabel(o.category)),
       h('span.tag', overrideStatus(o.status))),
     o.reason ? h('p.ov-reason', o.reason) : null,
     h('p.ov-who.small',
       h('span', '申请：', who(o.requested_by), o.requested_at ? ` · ${when(o.requested_at)}` : ''),
       h('span', '批准：', o.approved_by ? who(o.approved_by) : '—', o.approved_at ? ` · ${when(o.approved_at)}` : '')),
-    h('p.ov-end.small', `至 ${when(o.end_at || o.end)} 结束`)));
+    o.closed_by ? h('p.ov-closed.small.muted', `${o.status === 'refused' ? '拒绝' : '撤销'}：${who(o.closed_by)}${o.closed_at ? ' · ' + when(o.closed_at) : ''}`) : null,
+    h('p.ov-end.small', o.start ? `自 ${when(o.start)} 起 · ` : '', `至 ${when(o.end || o.end_at)} 结束`)));
 }
 
 export function overridesList(list, id) {

@@ -32,8 +32,21 @@ function msgBox(id) {
   return { el, say };
 }
 // the server's words for a refusal (they name the rule that refused)
-const refusal = e => (e.status === 400 || e.status === 403 || e.status === 409 || e.status === 422)
-  ? `${errorText(e).replace(/（.*）$/, '')}：${e.message}` : errorText(e);
+// with a Chinese gloss of the rules users meet most
+const GLOSS = [
+  [/you requested|same user|distinct|second health-role user/i, '不能审批本人发起的申请，须由另一名卫生健康工作人员审批'],
+  [/city-level/i, '涉及人数超过阈值，须由市级人员审批'],
+  [/maximum of|beyond the maximum|too long|max/i, '结束时间超过政策允许的最长期限'],
+  [/not pending|nothing to revoke/i, '该申请已被处理'],
+  [/would have ended|in the past/i, '结束时间已过'],
+  [/category/i, '原因类别无效'],
+  [/unknown|not found/i, '身份证号不存在或不在管辖范围内'],
+];
+function refusal(e) {
+  if (![400, 403, 404, 409, 422].includes(e.status)) return errorText(e);
+  const g = GLOSS.find(([re]) => re.test(e.message || ''));
+  return `${g ? g[1] : errorText(e).replace(/（.*）$/, '')}（服务器答复：${e.message}）`;
+}
 
 // ---------------------------------------------------------------- 赋码复核
 
@@ -79,7 +92,7 @@ export function renderOverrides(root, app, nav) {
     const persons = Array.isArray(o.persons) ? o.persons : null;
     const count = persons ? persons.length : (o.persons ?? o.person_count);
     return h('li.ovr-item', { dataset: { id: o.id, status: o.status || status } },
-      h('div.ov-head', h('b', `#${o.id}`), colourBadge(o.colour), h('span', categoryLabel(o.category)),
+      h('div.ov-head', h('b', `#${o.id}`), colourBadge(o.colour), h('span', o.category_zh || categoryLabel(o.category)),
         count != null ? h('span.tag', `${num(count)} 人`) : null,
         h('span.small.muted', `至 ${when(o.end_at || o.end)} 结束`)),
       o.reason ? h('p.ov-reason', o.reason) : null,
