@@ -561,16 +561,15 @@ static void policy_put(struct http_req *req)
 	if (!body || !http_member_str(req, body, "name", &name))
 		goto done;
 	if (!name || !*name || strlen(name) > POLICY_NAME_MAX ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
-		    strlen(name) ||
-	    name[0] == '.') {
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
+		    strlen(name)) {
 		http_error(req, 400, NULL,
-			   "'name' must name a shipped policy (letters, digits, '-', '_', '.')");
+			   "'name' must name a shipped policy (letters, digits, '-', '_')");
 		goto done;
 	}
 	enum fk_status s = hc_policy_select(NULL, name, &p, &text, &err);
 	if (s == FK_EIO || s == FK_ENOTFOUND) {
-		http_error(req, 422, NULL, "no policy named '%s' (%s)", name, err.msg);
+		http_error(req, 422, NULL, "no shipped policy named '%s'", name);
 		goto done;
 	}
 	if (s) {
