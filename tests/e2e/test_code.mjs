@@ -163,7 +163,13 @@ test('a citizen files an appeal and sees it listed', async () => {
   assert((await text(phone, `#code-appeals li.appeal[data-id="${appealId}"]`)).includes('我没有去过该场所'), 'listed with its text');
 });
 
-test('a health user sees the appeal in the 纠错 queue and decides it', async () => {
+let lateId;
+test('a health user sees the appeal in the 纠错 queue, an overdue one highlighted', async () => {
+  // an appeal of V filed three days ago, due yesterday, still open
+  sql(S.db, `INSERT INTO appeals(person_id, colour, rules, text, filed_by, filed_at, due_at, policy_version)
+    VALUES (${V.id}, 'yellow', '[]', '早前的申请：已超期未答复。', (SELECT id FROM users WHERE username = '${CITIZEN.username}'),
+            ${T - 3 * D}, ${T - D}, 'protocol-9')`);
+  lateId = Number(sql(S.db, "SELECT id FROM appeals WHERE text = '早前的申请：已超期未答复。'"));
   desk = await newPage(browser, { width: 1366, height: 900 });
   await uiLogin(desk, TRACER);
   assert(!(await desk.isHidden('#nav-appeals')), '纠错 in the nav of a health role');
@@ -172,6 +178,20 @@ test('a health user sees the appeal in the 纠错 queue and decides it', async (
   await desk.waitForSelector(row, { timeout: 15000 });
   assert((await text(desk, row)).includes('我没有去过该场所'), 'the appeal text');
   eq(await desk.getAttribute(row, 'data-overdue'), 'false', 'filed now: not overdue');
+  const late = `#ap-list li.ap-item[data-id="${lateId}"]`;
+  eq(await desk.getAttribute(late, 'data-overdue'), 'true');
+  assert(await desk.$eval(late, e => e.classList.contains('overdue')), 'highlighted');
+  assert((await text(desk, '#ap-overdue-count')).includes('1 件已超期'), 'the count of overdue appeals');
+  await desk.click('#ap-filter .seg-btn[data-v="overdue"]');
+  await desk.waitForSelector(row, { state: 'detached' });
+  eq(await desk.$$eval('#ap-list li.ap-item', l => l.map(e => Number(e.dataset.id))), [lateId], 'only the overdue one');
+  await shot(desk, 'appeals');
+  await desk.click('#ap-filter .seg-btn[data-v="all"]');
+  await desk.waitForSelector(row);
+});
+
+test('deciding an appeal in the queue', async () => {
+  const row = `#ap-list li.ap-item[data-id="${appealId}"]`;
   await desk.selectOption(`${row} .ap-outcome-sel`, 'upheld');
   await desk.fill(`${row} .ap-decide-text`, '经核查扫码记录，次密接判定无误，维持原码。');
   await desk.click(`${row} .ap-decide`);
@@ -226,11 +246,11 @@ test('赋码复核: a request through the form is stored pending', async () => {
 test('approving one\'s own request shows the server\'s refusal', async () => {
   const row = `#ovr-pending li.ovr-item[data-id="${ovrId}"]`;
   await staff2.click(`${row} .ovr-approve`);
-  await staff2.waitForSelector('#ovr-action-msg:not([hidden])', { timeout: 15000 });
+  await staff2.waitForSelector(`${row} .row-msg:not([hidden])`, { timeout: 15000 });
   // the same request over the API: refused (and nothing changes either way)
   const r = await api(S.url, 'POST', `/api/v1/overrides/${ovrId}/approve`, { token: testerTok });
   eq(r.status, 403, r.text);
-  const shown = await text(staff2, '#ovr-action-msg');
+  const shown = await text(staff2, `${row} .row-msg`);
   assert(shown.includes(r.body.error.message), `the server's message is shown: ${shown}`);
   eq(sql(S.db, `SELECT status FROM overrides WHERE id = ${ovrId}`), 'pending');
   // the citizen is still yellow
@@ -272,6 +292,19 @@ test('a person\'s code on the staff person page, now and at an earlier moment', 
   eq(await desk.locator('#pcode-rules li.rule').count(), r.body.rules.length);
   assert((await text(desk, '#pcode-rules li.rule[data-rule="secondary"] .rule-time')).includes(`至 ${fmt(EXPOSURE + SECONDARY_DAYS * D)} 结束`), 'the end at that moment');
   eq(scriptErrors(desk), [], 'no script errors');
+});
+
+test('revoking the override: the citizen is yellow again', async () => {
+  await desk.click('#nav-overrides');
+  const row = `#ovr-active li.ovr-item[data-id="${ovrId}"]`;
+  await desk.waitForSelector(row, { timeout: 15000 });
+  await desk.click(`${row} .ovr-revoke`);
+  await desk.waitForSelector(row, { state: 'detached', timeout: 15000 });
+  eq(sql(S.db, `SELECT status FROM overrides WHERE id = ${ovrId}`), 'revoked');
+  await openMyCode(phone);
+  eq(await phone.getAttribute('#code-card', 'data-colour'), 'yellow');
+  assert(await phone.isHidden('#code-overridden'), 'no longer overridden');
+  eq(await phone.getAttribute(`#code-overrides li.override[data-id="${ovrId}"]`, 'data-status'), 'revoked');
 });
 
 test('the policy in force is shown under the page; an admin switches it after confirming', async () => {

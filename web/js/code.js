@@ -132,7 +132,7 @@ function testsTable(tests) {
   return h('div.table-wrap', h('table.table.rtable#code-tests',
     h('thead', h('tr', h('th', '采样时间'), h('th', '出结果'), h('th', '结果'), h('th', '混管'))),
     h('tbody', tests.map(t => h('tr', { dataset: { result: t.result || '' } },
-      h('td.name', { 'data-label': '采样时间' }, when(t.sampled_at)),
+      h('td.name', { 'data-label': '采样时间' }, h('span.muted.small', '采样 '), when(t.sampled_at)),
       h('td', { 'data-label': '出结果' }, when(t.resulted_at)),
       h('td.test-result', { 'data-label': '结果', dataset: { result: t.result || '' } }, RESULTS[t.result] || t.result || '—'),
       h('td', { 'data-label': '混管' }, t.pooled > 1 ? `${t.pooled} 合 1` : '单管'))))));
@@ -260,7 +260,7 @@ export function renderMyCode(root, app, nav) {
       section('code-tests-card', '近期核酸检测', testsTable(d.tests)),
       section('code-overrides-card', '人工赋码', overridesList(d.overrides, 'code-overrides'),
         h('p.muted.small', '人工赋码须由两名卫生健康工作人员分别申请和批准，并有结束时间。')),
-      section('code-appeals-card', '纠错申请', appealsList(d.appeals, 'code-appeals', withdraw)));
+      section('code-appeals-card', '我的纠错申请', appealsList(d.appeals, 'code-appeals', withdraw)));
   }
 
   load();
@@ -294,7 +294,7 @@ function appealForm(app, nav, onDone) {
       submit.textContent = '提交纠错申请';
     }
   } },
-    h('div.card-head', h('h2', '纠错申请 · Appeal')),
+    h('div.card-head', h('h2', '提交纠错申请 · Appeal')),
     h('div.card-body',
       h('label.field', h('span.field-label', '纠错理由'), text),
       note,

@@ -9,7 +9,7 @@
 // a refusal is shown with the server's own message, not second-guessed.
 import { get, request } from './api.js';
 import { h, clear, num, spinner, errorText, duration } from './dom.js';
-import { CATEGORIES, categoryLabel, colourBadge, colourLabel, who, when, ms, isoOf, appealStatus } from './code.js';
+import { CATEGORIES, categoryLabel, colourBadge, colourLabel, who, when, ms, isoOf, appealStatus, rulesList } from './code.js';
 
 const HEALTH_ROLES = new Set(['command', 'tracer', 'isolation', 'tester']);
 export function isHealth(user) { return !!user && HEALTH_ROLES.has(user.role); }
@@ -118,7 +118,6 @@ export function renderOverrides(root, app, nav) {
       btn.disabled = false;
       if (!nav.alive()) return;
       const t = `${label}未成功：${refusal(e)}`;
-      action.say(t);
       rowMsg.textContent = t;
       rowMsg.hidden = false;
       return;
@@ -190,7 +189,16 @@ export function renderAppeals(root, app, nav) {
   if (!isHealth(app.user)) { noAccess(box, app.user, '纠错处理', null); return; }
   const action = msgBox('ap-action-msg');
   const list = h('div#ap-list-box');
-  box.append(action.el, list);
+  // 全部待处理 / 我经办的 / 已超期 (the server filters)
+  const FILTERS = [['all', '全部待处理', {}], ['mine', '我经办的', { mine: 1 }], ['overdue', '已超期', { overdue: 1 }]];
+  let filter = 'all';
+  const seg = h('div.seg#ap-filter', { role: 'group', 'aria-label': '筛选' },
+    FILTERS.map(([v, l]) => h('button.seg-btn', { type: 'button', dataset: { v }, 'aria-pressed': String(v === filter), onclick: () => {
+      filter = v;
+      for (const b of seg.children) b.setAttribute('aria-pressed', String(b.dataset.v === v));
+      load();
+    } }, l)));
+  box.append(h('div.ap-tools', seg), action.el, list);
   let timer = null;
   nav.onCleanup(() => clearInterval(timer));
   load();
@@ -200,7 +208,8 @@ export function renderAppeals(root, app, nav) {
     clear(list);
     list.append(spinner());
     let r;
-    try { r = await get('/api/v1/appeals', { status: 'open', limit: 100 }); } catch (e) {
+    const extra = FILTERS.find(f => f[0] === filter)[2];
+    try { r = await get('/api/v1/appeals', { status: 'open', limit: 100, ...extra }); } catch (e) {
       if (!nav.alive()) return;
       clear(list);
       if (e.status === 403) { clear(box); noAccess(box, app.user, '纠错处理', e); return; }
@@ -210,18 +219,21 @@ export function renderAppeals(root, app, nav) {
     if (!nav.alive()) return;
     clear(list);
     const all = items(r);
-    // the server's clock when it answered (it may not be the browser's)
+    // the server's clock when it answered; it may not be the browser's (a
+    // drill on a replayed clock): when the server's overdue flags disagree
+    // with the browser's clock, no countdown is shown, only the deadline
     const serverNow = ms(r && (r.now || r.at)) || Date.now();
     const t0 = performance.now();
     const overdue = a => (typeof a.overdue === 'boolean' ? a.overdue : ms(a.due_at) <= serverNow);
+    const clockOk = all.every(a => !a.due_at || overdue(a) === (ms(a.due_at) <= serverNow));
     const late = all.filter(overdue).length;
     const dues = [];
     list.append(h('section.card.list-card#ap-open',
-      h('div.card-head', h('h2', '待处理'),
+      h('div.card-head', h('h2', FILTERS.find(f => f[0] === filter)[1]),
         h('span.muted.count', `${num(all.length)} 件`, late ? h('b.overdue-count#ap-overdue-count', `，其中 ${num(late)} 件已超期`) : '')),
       all.length
-        ? h('ul.ap-list#ap-list', all.map(a => appealRow(a, overdue(a), dues)))
-        : h('p.muted.hint#ap-none', '没有待处理的纠错申请。')));
+        ? h('ul.ap-list#ap-list', all.map(a => appealRow(a, overdue(a), clockOk ? dues : [])))
+        : h('p.muted.hint#ap-none', filter === 'overdue' ? '没有超期的纠错申请。' : '没有待处理的纠错申请。')));
     const tick = () => {
       const now = serverNow + (performance.now() - t0);
       for (const [el, due, late0] of dues) {
@@ -250,8 +262,9 @@ export function renderAppeals(root, app, nav) {
         a.colour ? colourBadge(a.colour) : null,
         late ? h('span.tag.tag-overdue', '已超期') : null),
       a.text ? h('p.ap-text', a.text) : null,
+      a.rules && a.rules.length ? h('details.ap-rules', h('summary', `申请时的赋码依据（${a.rules.length} 条）`), rulesList(a.rules)) : null,
       h('p.small.muted',
-        `提交于 ${when(a.filed_at)} · 经办：${who(a.owner)}`,
+        `提交于 ${when(a.filed_at)} · 经办：${a.owner ? who(a.owner) : '未分派'}`,
         a.due_at ? ` · 时限 ${when(a.due_at)} · ` : '', a.due_at ? dueEl : null,
         a.status && a.status !== 'open' ? ` · ${appealStatus(a.status)}` : ''),
       h('form.ap-decide-form', { novalidate: true, onsubmit: async ev => {
