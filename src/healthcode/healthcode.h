@@ -137,6 +137,12 @@ enum fk_status hc_city_compute(sqlite3 *db, const struct policy *p, int64_t at,
 			       struct hc_city **out, struct hc_city_stats *stats,
 			       struct fk_err *err);
 void hc_city_free(struct hc_city *c);
+/* Appends to table code_changes, in one transaction on wdb, a row for
+ * every person whose colour or top rule in c differs from prev (NULL: from
+ * green with no rule), at c's time with c's policy version.  *n receives
+ * the rows written. */
+enum fk_status hc_city_record_changes(sqlite3 *wdb, const struct hc_city *prev,
+				      const struct hc_city *c, uint64_t *n, struct fk_err *err);
 /* A person's colour in c (GREEN for an id c does not know); *rule
  * receives the most severe rule (HC_RULE_COUNT when none). */
 enum colour hc_city_colour(const struct hc_city *c, int64_t person_id, enum hc_rule *rule,

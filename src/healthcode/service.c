@@ -112,8 +112,17 @@ static enum fk_status recompute(struct fk_err *err)
 	city = c;
 	city_seq = s0;
 	pthread_rwlock_unlock(&city_lock);
+	/* the log of colour changes, with the policy version that decided
+	 * each (only this thread replaces the table, so c stays valid) */
+	if (old) {
+		uint64_t n = 0;
+		sqlite3 *w = store_writer_lock();
+		s = w ? hc_city_record_changes(w, old, c, &n, err)
+		      : fk_fail(err, FK_EDB, "database unavailable");
+		store_writer_unlock();
+	}
 	hc_city_free(old);
-	return FK_OK;
+	return s;
 }
 
 static void *worker_main(void *arg)

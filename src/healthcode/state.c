@@ -283,3 +283,45 @@ enum colour hc_city_colour(const struct hc_city *c, int64_t person_id, enum hc_r
 		*next_change = next ? next : HC_NEVER;
 	return (enum colour)(v & 3);
 }
+
+enum fk_status hc_city_record_changes(sqlite3 *wdb, const struct hc_city *prev,
+				      const struct hc_city *c, uint64_t *n, struct fk_err *err)
+{
+	*n = 0;
+	enum fk_status s = store_begin(wdb, err);
+	if (s)
+		return s;
+	sqlite3_stmt *st = store_prepare(wdb,
+					 "INSERT OR REPLACE INTO code_changes(person_id, at, colour, rule,"
+					 " policy_version) VALUES(?1, ?2, ?3, ?4, ?5)",
+					 err);
+	if (!st) {
+		store_rollback(wdb);
+		return FK_EDB;
+	}
+	for (uint32_t id = 1; id <= c->max_id; id++) {
+		uint8_t was = prev && id <= prev->max_id ? prev->code[id] : 0;
+		if (was == c->code[id])
+			continue;
+		enum hc_rule rule;
+		enum colour colour = hc_city_colour(c, id, &rule, NULL);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, c->at);
+		sqlite3_bind_text(st, 3, colour_name(colour), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, rule == HC_RULE_COUNT ? "" : hc_rule_name(rule), -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, c->policy_version, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			s = fk_fail(err, FK_EDB, "recording code changes: %s", sqlite3_errmsg(wdb));
+			break;
+		}
+		sqlite3_reset(st);
+		++*n;
+	}
+	sqlite3_finalize(st);
+	if (s) {
+		store_rollback(wdb);
+		return s;
+	}
+	return store_commit(wdb, err);
+}

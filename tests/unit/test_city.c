@@ -228,3 +228,34 @@ Test(city, twenty_measures_matches_single_person)
 	compare("policy/protocol-9-20.ini", NOW);
 	compare("policy/protocol-9-20.ini", NOW + 2 * DAY);
 }
+
+/* A switch from protocol 9 to the 20 measures logs exactly the persons
+ * whose colour or top rule differ, with the new policy's version. */
+Test(city, changes_are_logged_with_the_policy_version)
+{
+	struct policy p9, p20;
+	struct fk_err err;
+	struct hc_city *a = NULL, *b = NULL;
+	struct hc_city_stats st;
+	cr_assert_eq(policy_load("policy/protocol-9.ini", &p9, NULL, NULL, NULL, &err), FK_OK);
+	cr_assert_eq(policy_load("policy/protocol-9-20.ini", &p20, NULL, NULL, NULL, &err), FK_OK);
+	cr_assert_eq(hc_city_compute(db, &p9, NOW, &a, &st, &err), FK_OK, "%s", err.msg);
+	cr_assert_eq(hc_city_compute(db, &p20, NOW, &b, &st, &err), FK_OK, "%s", err.msg);
+	uint64_t expect = 0;
+	for (int64_t id = 1; id <= NPERS; id++) {
+		enum hc_rule ra, rb;
+		if (hc_city_colour(a, id, &ra, NULL) != hc_city_colour(b, id, &rb, NULL) || ra != rb)
+			expect++;
+	}
+	cr_assert_gt(expect, 0);
+	uint64_t n = 0;
+	cr_assert_eq(hc_city_record_changes(db, a, b, &n, &err), FK_OK, "%s", err.msg);
+	cr_expect_eq(n, expect);
+	char sql[160];
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM code_changes WHERE at = %lld AND policy_version = '%s'",
+		 (long long)NOW, p20.version);
+	cr_expect_eq(store_query_int(db, sql, -1), (int64_t)expect);
+	hc_city_free(a);
+	hc_city_free(b);
+}
