@@ -616,13 +616,14 @@ void token_server_stop(void)
 
 static void keys_usage(FILE *fp)
 {
-	fputs("usage: fangkong keys list [--db FILE]\n"
+	fputs("usage: fangkong keys list [--json] [--db FILE]\n"
 	      "       fangkong keys rotate [--db FILE]\n"
 	      "       fangkong keys revoke KID [--db FILE]\n"
 	      "       fangkong keys sign --person ID_NUMBER --colour green|yellow|red\n"
 	      "                          [--minutes N] [--at T] [--db FILE]\n"
 	      "Ed25519 keys that sign health-code tokens (FK1:C:...).\n"
-	      "  list     kid, created, status (active|retired|revoked), public key (base64)\n"
+	      "  list     kid, created, status (active|retired|revoked), public key (base64);\n"
+	      "           --json: the JSON of GET /api/v1/keys (for fangkong verify --keys)\n"
 	      "  rotate   a new signing key; the previous one retires (its tokens still verify)\n"
 	      "  revoke   KID's tokens fail verification at once (audited)\n"
 	      "  sign     issue a token for a person (for operators and tests); minutes default\n"
@@ -638,13 +639,21 @@ static int keys_exit(enum fk_status st)
 	return st == FK_OK ? 0 : (st == FK_EINVAL || st == FK_ENOTFOUND) ? 2 : 1;
 }
 
-static int keys_list(sqlite3 *db)
+static int keys_list(sqlite3 *db, bool json)
 {
 	struct fk_err err;
 	struct tk_keyset *ks = NULL;
 	if (tk_keys_load(db, false, &ks, &err)) {
 		fprintf(stderr, "fangkong keys: %s\n", err.msg);
 		return 1;
+	}
+	if (json) {
+		struct strbuf o = STRBUF_INIT;
+		tk_keys_json(&o, ks);
+		puts(o.buf);
+		strbuf_release(&o);
+		tk_keys_free(ks);
+		return 0;
 	}
 	printf("%-5s  %-25s  %-8s  %s\n", "kid", "created", "status", "public key");
 	for (size_t i = 0; i < ks->n; i++) {
@@ -732,15 +741,18 @@ int cmd_keys(int argc, char **argv)
 		{"db", required_argument, NULL, 'd'},      {"person", required_argument, NULL, 'p'},
 		{"colour", required_argument, NULL, 'c'},  {"color", required_argument, NULL, 'c'},
 		{"minutes", required_argument, NULL, 'm'}, {"at", required_argument, NULL, 'a'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+		{"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *dbflag = NULL, *person = NULL, *colour = NULL, *minutes = NULL, *at = NULL;
+	bool json = false;
 	int c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dbflag = optarg; break;
+		case 'j': json = true; break;
 		case 'p': person = optarg; break;
 		case 'c': colour = optarg; break;
 		case 'm': minutes = optarg; break;
@@ -785,6 +797,10 @@ int cmd_keys(int argc, char **argv)
 		fprintf(stderr, "fangkong keys: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	if (json && !is_list) {
+		fprintf(stderr, "fangkong keys %s: --json belongs to list\n", sub);
+		return 2;
+	}
 	if (!is_sign && (person || colour || minutes || at)) {
 		fprintf(stderr, "fangkong keys %s: --person, --colour, --minutes and --at belong to sign\n",
 			sub);
@@ -808,7 +824,7 @@ int cmd_keys(int argc, char **argv)
 	}
 	int rc = 0;
 	if (is_list) {
-		rc = keys_list(db);
+		rc = keys_list(db, json);
 	} else if (is_sign) {
 		rc = keys_sign(db, person, colour, minutes, at);
 	} else if (is_rotate) {

@@ -373,7 +373,7 @@ static void result_json(struct strbuf *o, enum tk_reason r, const char *msg, boo
 	strbuf_addch(o, '}');
 }
 
-static void keys_json(struct strbuf *o, const struct tk_keyset *ks)
+void tk_keys_json(struct strbuf *o, const struct tk_keyset *ks)
 {
 	strbuf_addstr(o, "{\"keys\":[");
 	for (size_t i = 0; i < ks->n; i++) {
@@ -404,7 +404,7 @@ static void keys_get(struct http_req *req)
 		return;
 	}
 	strbuf_reset(&req->out);
-	keys_json(&req->out, ks);
+	tk_keys_json(&req->out, ks);
 	tk_keys_put(ks);
 	req->status = 200;
 	req->content_type = "application/json; charset=utf-8";

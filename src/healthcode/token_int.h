@@ -11,6 +11,7 @@
 
 #include "healthcode/healthcode.h"
 #include "lib/err.h"
+#include "lib/strbuf.h"
 
 #define TK_PSEUDO_KEY_BYTES 32
 #define TK_KID_MAX 65535u
@@ -43,6 +44,8 @@ enum fk_status tk_keys_from_json(const char *path, struct tk_keyset **out, struc
 void tk_keys_free(struct tk_keyset *ks); /* NULL accepted; wipes the secrets */
 const struct tk_key *tk_keys_find(const struct tk_keyset *ks, unsigned kid);
 const char *tk_key_status(const struct tk_key *k); /* "active" | "retired" | "revoked" */
+/* The body of GET /api/v1/keys: {"keys":[...],"token_prefix","max_age"}. */
+void tk_keys_json(struct strbuf *o, const struct tk_keyset *ks);
 
 /* Adds a key (kid = highest + 1) in its own transaction or the caller's.
  * rotate: every other usable key becomes retired, audited as
