@@ -1,7 +1,7 @@
 /* fuzz_parsers.c — libFuzzer entry point for the small parsers: times,
- * integers, ID numbers and phones, region codes, text encodings and paging
- * cursors.  The first input byte selects the parser (see
- * tests/fuzz/parsers_check.h; '0'..'5' in a corpus file).
+ * integers, ID numbers and phones, region codes, text encodings, paging
+ * cursors, venue payloads and policy files.  The first input byte selects
+ * the parser (see tests/fuzz/parsers_check.h; '0'..'7' in a corpus file).
  *
  *   make fuzz-parsers              build build/fuzz_parsers and run it for
  *                                  FUZZ_SECONDS (default 60)

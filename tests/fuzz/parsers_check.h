@@ -5,7 +5,7 @@
  * Design note.
  * - Input format: the first byte selects the parser ((byte - '0') mod
  *   PC_NPARSERS, see pc_parser_of(), so the ASCII digits '0'..'6' select
- *   0..6 and corpus files stay readable);
+ *   0..7 and corpus files stay readable);
  *   the rest is the parser's input.  String parsers see it cut at the first
  *   NUL, as a C string would be; the text encodings see every byte.
  * - Each pc_verify_*() takes an input *and what the parser said about it*
@@ -20,7 +20,14 @@
  *   bytes); a decoded cursor re-encodes to the same cursor, and every key
  *   encodes and decodes back; a venue payload is accepted exactly when it
  *   has the payload's shape and carries the HMAC computed here, and every
- *   input that is a venue code signs and checks back to itself.
+ *   input that is a venue code signs and checks back to itself; a policy
+ *   text (every byte, NULs included) is either refused with at least one
+ *   problem, reported in line order, each within the text's lines, the
+ *   first one in err, or accepted with no problem, with every value within
+ *   its documented bounds and consistent (test days inside their phase and
+ *   increasing, kind none exactly when days is 0, ...), the version being
+ *   name "@" the SHA-256 of the bytes computed here, and a second parse
+ *   giving the same policy.
  * - Every check returns NULL if the properties held, else a static string
  *   naming the first one broken.  Nothing allocated outlives a call.
  */
@@ -39,6 +46,7 @@
 #include "lib/strbuf.h"
 #include "lib/textenc.h"
 #include "lib/util.h"
+#include "policy/policy.h"
 #include "registry/registry.h"
 
 enum pc_parser {
@@ -49,6 +57,7 @@ enum pc_parser {
 	PC_TEXT,
 	PC_CURSOR,
 	PC_VENUE,
+	PC_POLICY,
 	PC_NPARSERS,
 };
 
@@ -799,6 +808,200 @@ static inline const char *pc_check_venue(const char *s)
 	return NULL;
 }
 
+/* ---- policy files (policy_parse) ---- */
+
+struct pc_policy_diags {
+	int n, last_line, max_line;
+	bool out_of_order, bad_line, empty_msg;
+	char first[FK_ERR_MAX];
+};
+
+static inline void pc_policy_diag(void *ctx, const char *file, int line, const char *msg)
+{
+	struct pc_policy_diags *d = ctx;
+	if (d->n == 0 && line)
+		snprintf(d->first, sizeof(d->first), "%s:%d: %s", file, line, msg);
+	else if (d->n == 0)
+		snprintf(d->first, sizeof(d->first), "%s: %s", file, msg);
+	if (line < d->last_line)
+		d->out_of_order = true;
+	if (line < 0 || line > d->max_line)
+		d->bad_line = true;
+	if (!msg || !*msg)
+		d->empty_msg = true;
+	d->last_line = line;
+	d->n++;
+}
+
+static inline bool pc_days_ok(const int *days, int n, int phase)
+{
+	if (n < 0 || n > POLICY_MAX_TEST_DAYS)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (days[i] < 1 || days[i] > phase || (i && days[i] <= days[i - 1]))
+			return false;
+	return true;
+}
+
+static inline bool pc_measure_ok(const struct policy_measure *m)
+{
+	return (unsigned)m->kind <= ORDER_HOME_MONITORING &&
+	       (unsigned)m->then_kind <= ORDER_HOME_MONITORING && m->days >= 0 && m->days <= 60 &&
+	       m->then_days >= 0 && m->then_days <= 60 &&
+	       (m->kind == ORDER_NONE) == (m->days == 0) &&
+	       (m->then_kind == ORDER_NONE) == (m->then_days == 0) &&
+	       !(m->kind == ORDER_NONE && m->then_kind != ORDER_NONE) &&
+	       pc_days_ok(m->test_days, m->ntest_days, m->days) &&
+	       pc_days_ok(m->then_test_days, m->nthen_test_days, m->then_days);
+}
+
+/* The documented bounds and consistency of an accepted policy (docs/policy.md). */
+static inline const char *pc_policy_values(const struct policy *p)
+{
+	size_t n = strnlen(p->name, sizeof(p->name));
+	if (n < 1 || n > POLICY_NAME_MAX)
+		return "policy: accepted a bad name";
+	for (size_t i = 0; i < n; i++) {
+		char c = p->name[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || pc_digit(c) || c == '.' ||
+		      c == '_' || c == '-'))
+			return "policy: accepted a bad name";
+	}
+	if (strnlen(p->title, sizeof(p->title)) == 0 || strnlen(p->title, sizeof(p->title)) ==
+								 sizeof(p->title))
+		return "policy: accepted a bad title";
+	const char *e = p->effective;
+	if (strnlen(e, sizeof(p->effective)) != 10 || e[4] != '-' || e[7] != '-' ||
+	    !pc_date_ok(pc_num(e, 4), pc_num(e + 5, 2), pc_num(e + 8, 2)))
+		return "policy: accepted a date that is not a real YYYY-MM-DD";
+	if (p->infectious_days_before < 0 || p->infectious_days_before > 14 ||
+	    p->window_minutes < 1 || p->window_minutes > 1440)
+		return "policy: accepted tracing values out of bounds";
+	if (!pc_measure_ok(&p->close) || !pc_measure_ok(&p->secondary) ||
+	    !pc_measure_ok(&p->arrival_high) || !pc_measure_ok(&p->arrival_medium))
+		return "policy: accepted an inconsistent measure";
+	if (p->secondary_contacts == (p->secondary.kind == ORDER_NONE))
+		return "policy: secondary measure disagrees with secondary_contacts";
+	if (p->secondary_release_close_negatives < 0 ||
+	    p->secondary_release_close_negatives > p->close.ntest_days)
+		return "policy: release_after_close_negatives out of bounds";
+	bool med = p->medium_level;
+	if ((p->high_to_medium_days > 0) != med || (p->medium_to_low_after_high_days > 0) != med ||
+	    (p->medium_to_low_days > 0) != med || (p->high_to_low_days > 0) == med ||
+	    p->high_to_medium_days > 60 || p->medium_to_low_after_high_days > 60 ||
+	    p->medium_to_low_days > 60 || p->high_to_low_days > 60 || p->high_to_medium_days < 0 ||
+	    p->medium_to_low_after_high_days < 0 || p->medium_to_low_days < 0 ||
+	    p->high_to_low_days < 0)
+		return "policy: risk-area lifting inconsistent with medium_level";
+	if (p->arrival_lookback_days < 1 || p->arrival_lookback_days > 60 ||
+	    p->arrival_low_tests < 0 || p->arrival_low_tests > 10 ||
+	    p->arrival_low_within_days < 0 || p->arrival_low_within_days > 60 ||
+	    (p->arrival_low_tests > 0 && p->arrival_low_within_days < 1))
+		return "policy: arrival values out of bounds";
+	if (p->test_validity_hours < 1 || p->test_validity_hours > 720)
+		return "policy: test_validity_hours out of bounds";
+	if (p->nperiodic < 0 || p->nperiodic > POLICY_MAX_OCCUPATIONS)
+		return "policy: too many occupations";
+	for (int i = 0; i < p->nperiodic; i++) {
+		const char *o = p->periodic[i].occupation;
+		size_t len = strnlen(o, sizeof(p->periodic[i].occupation));
+		if (len < 1 || len >= sizeof(p->periodic[i].occupation) || p->periodic[i].days < 1 ||
+		    p->periodic[i].days > 60)
+			return "policy: accepted a bad occupation";
+		for (size_t k = 0; k < len; k++)
+			if (!((o[k] >= 'a' && o[k] <= 'z') || o[k] == '_'))
+				return "policy: accepted a bad occupation";
+		for (int j = 0; j < i; j++)
+			if (!strcmp(o, p->periodic[j].occupation))
+				return "policy: accepted a duplicate occupation";
+	}
+	const enum colour cs[] = {p->colour_case,          p->colour_isolation,
+				  p->colour_home_monitoring, p->colour_close,
+				  p->colour_secondary,     p->colour_fever,
+				  p->colour_pool_positive, p->colour_arrival_high,
+				  p->colour_arrival_medium, p->colour_periodic_overdue,
+				  p->colour_resident_high, p->colour_resident_medium};
+	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++)
+		if ((unsigned)cs[i] > COLOUR_RED)
+			return "policy: accepted a bad colour";
+	if (p->token_minutes < 1 || p->token_minutes > 60 || p->override_max_days < 1 ||
+	    p->override_max_days > 60 || p->override_city_threshold < 1 ||
+	    p->appeal_deadline_hours < 1 || p->appeal_deadline_hours > 720)
+		return "policy: code values out of bounds";
+	if (p->campaign_whole_days < 1 || p->campaign_core_days < 1 ||
+	    p->campaign_designated_hours < 1 || p->exempt_under_age_years < 0 ||
+	    p->exempt_under_age_years > 18 || p->checkin_retention_days < 1)
+		return "policy: testing or retention values out of bounds";
+	return NULL;
+}
+
+/* Verifies what policy_parse said about text (st, the diagnostics d, err,
+ * and p when FK_OK). */
+static inline const char *pc_verify_policy(const char *text, size_t len, enum fk_status st,
+					   const struct pc_policy_diags *d,
+					   const struct fk_err *err, const struct policy *p)
+{
+	if (st != FK_OK && st != FK_EINVAL)
+		return "policy: a status other than ok or invalid";
+	if ((st == FK_OK) != (d->n == 0))
+		return st == FK_OK ? "policy: accepted a text with problems"
+				   : "policy: refused a text without saying why";
+	if (d->out_of_order)
+		return "policy: problems not in line order";
+	if (d->bad_line)
+		return "policy: a problem on a line the text does not have";
+	if (d->empty_msg)
+		return "policy: a problem without a reason";
+	if (st != FK_OK)
+		return strcmp(err->msg, d->first) ? "policy: err is not the first problem" : NULL;
+	const char *bad = pc_policy_values(p);
+	if (bad)
+		return bad;
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)text, len);
+	char hex[65];
+	for (size_t i = 0; i < sizeof(h); i++) {
+		hex[2 * i] = "0123456789abcdef"[h[i] >> 4];
+		hex[2 * i + 1] = "0123456789abcdef"[h[i] & 15];
+	}
+	hex[64] = '\0';
+	if (strcmp(p->sha256, hex))
+		return "policy: sha256 is not the hash of the bytes";
+	char want[POLICY_NAME_MAX + 14];
+	snprintf(want, sizeof(want), "%s@%.12s", p->name, hex);
+	if (strcmp(p->version, want))
+		return "policy: version is not name@first 12 hex of the hash";
+	return NULL;
+}
+
+static inline const char *pc_check_policy(const char *text, size_t len)
+{
+	int lines = 1;
+	for (size_t i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	struct policy *p = malloc(sizeof(*p)), *again = malloc(sizeof(*again));
+	const char *bad = "out of memory";
+	if (!p || !again)
+		goto out;
+	struct pc_policy_diags d;
+	memset(&d, 0, sizeof(d));
+	d.max_line = lines;
+	struct fk_err err = {FK_OK, ""};
+	enum fk_status st = policy_parse(text, len, "t.ini", p, pc_policy_diag, &d, &err);
+	bad = pc_verify_policy(text, len, st, &d, &err, p);
+	if (bad || st != FK_OK)
+		goto out;
+	struct fk_err err2 = {FK_OK, ""};
+	if (policy_parse(text, len, "t.ini", again, NULL, NULL, &err2) != FK_OK)
+		bad = "policy: a second parse refused what the first accepted";
+	else if (memcmp(p, again, sizeof(*p)) != 0)
+		bad = "policy: a second parse gave another policy";
+out:
+	free(p);
+	free(again);
+	return bad;
+}
+
 /* ---- dispatch ---- */
 
 /* Runs the parser selected by data[0] on data[1..len); NULL if every
@@ -810,6 +1013,16 @@ static inline const char *pc_check_input(const uint8_t *data, size_t len)
 	const char *rest = (const char *)data + 1;
 	size_t n = len - 1;
 	enum pc_parser which = pc_parser_of(data[0]);
+	if (which == PC_POLICY) {
+		/* exact-size copy: the parser must not read past len */
+		char *copy = malloc(n ? n : 1);
+		if (!copy)
+			return "out of memory";
+		memcpy(copy, rest, n);
+		const char *bad = pc_check_policy(copy, n);
+		free(copy);
+		return bad;
+	}
 	if (which == PC_TEXT) {
 		/* exact-size copy so ASan sees reads past the end */
 		char *copy = malloc(n ? n : 1);
@@ -846,6 +1059,7 @@ static inline const char *pc_check_input(const uint8_t *data, size_t len)
 		bad = pc_check_venue(s);
 		break;
 	case PC_TEXT:
+	case PC_POLICY:
 	case PC_NPARSERS:
 		break;
 	}

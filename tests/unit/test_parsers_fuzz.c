@@ -161,6 +161,7 @@ Test(parsers_fuzz, dispatch_by_first_byte)
 	    "211010519491231002X",        "3610900000000",
 	    "4\xE4\xB8\xAD\xD6\xD0",      "5YWJj",
 	    "6FK1:V:V6109020010050001:7VTF3LFX4GTV2FY3",
+	    "7[policy]\nname = p\n",
 	};
 	for (size_t i = 0; i < FK_ARRAY_LEN(good); i++) {
 		cr_assert_eq(pc_parser_of((uint8_t)good[i][0]), (int)i);
@@ -168,4 +169,68 @@ Test(parsers_fuzz, dispatch_by_first_byte)
 		cr_expect_null(bad, "'%s': %s", good[i], bad ? bad : "");
 	}
 	cr_assert_null(pc_check_input((const uint8_t *)"", 0));
+}
+
+/* The policy corpus holds accepted files too, so the value checks run on
+ * real policies, not only on refusals. */
+Test(parsers_fuzz, policy_corpus_has_accepted_files)
+{
+	static const char *const names[] = {"policy_protocol_9.bin", "policy_shown_9_20.bin",
+					    "policy_bom_crlf.bin"};
+	for (size_t i = 0; i < FK_ARRAY_LEN(names); i++) {
+		struct strbuf path = STRBUF_INIT;
+		strbuf_addf(&path, "%s/%s", FK_PARSERS_CORPUS, names[i]);
+		size_t len;
+		char *data = corpus_slurp(path.buf, &len);
+		cr_assert_eq(pc_parser_of((uint8_t)data[0]), PC_POLICY);
+		struct policy *p = malloc(sizeof(*p));
+		struct fk_err err = {FK_OK, ""};
+		cr_expect_eq(policy_parse(data + 1, len - 1, "t.ini", p, NULL, NULL, &err), FK_OK,
+			     "%s: %s", names[i], err.msg);
+		cr_expect_null(pc_policy_values(p), "%s", names[i]);
+		free(p);
+		free(data);
+		strbuf_release(&path);
+	}
+}
+
+/* The policy verifier is handed wrong answers and must say so. */
+Test(parsers_fuzz, policy_checker_rejects_wrong_answers)
+{
+	static const char text[] = "[policy]\n";
+	struct pc_policy_diags d;
+	memset(&d, 0, sizeof(d));
+	struct fk_err err = {FK_OK, ""};
+	struct policy *p = calloc(1, sizeof(*p));
+	cr_assert_str_eq(pc_verify_policy(text, 9, FK_EINVAL, &d, &err, p),
+			 "policy: refused a text without saying why");
+	d.n = 2;
+	cr_assert_str_eq(pc_verify_policy(text, 9, FK_OK, &d, &err, p),
+			 "policy: accepted a text with problems");
+	d.out_of_order = true;
+	cr_assert_str_eq(pc_verify_policy(text, 9, FK_EINVAL, &d, &err, p),
+			 "policy: problems not in line order");
+	d.out_of_order = false;
+	snprintf(d.first, sizeof(d.first), "t.ini:1: x");
+	snprintf(err.msg, sizeof(err.msg), "t.ini:2: y");
+	cr_assert_str_eq(pc_verify_policy(text, 9, FK_EINVAL, &d, &err, p),
+			 "policy: err is not the first problem");
+	/* an accepted policy with a version that is not the bytes' hash */
+	size_t len;
+	struct strbuf path = STRBUF_INIT;
+	strbuf_addf(&path, "%s/policy_shown_9_20.bin", FK_PARSERS_CORPUS);
+	char *data = corpus_slurp(path.buf, &len);
+	cr_assert_eq(policy_parse(data + 1, len - 1, "t.ini", p, NULL, NULL, &err), FK_OK);
+	memset(&d, 0, sizeof(d));
+	cr_assert_null(pc_verify_policy(data + 1, len - 1, FK_OK, &d, &err, p));
+	p->version[strlen(p->version) - 1] ^= 1;
+	cr_assert_str_eq(pc_verify_policy(data + 1, len - 1, FK_OK, &d, &err, p),
+			 "policy: version is not name@first 12 hex of the hash");
+	p->version[strlen(p->version) - 1] ^= 1;
+	p->close.test_days[0] = 9;
+	cr_assert_str_eq(pc_verify_policy(data + 1, len - 1, FK_OK, &d, &err, p),
+			 "policy: accepted an inconsistent measure");
+	free(data);
+	free(p);
+	strbuf_release(&path);
 }
