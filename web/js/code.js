@@ -117,7 +117,7 @@ function appealItem(a, onWithdraw) {
       a.owner ? ` · 经办：${who(a.owner)}` : ''),
     !open && a.status !== 'withdrawn'
       ? h('p.ap-outcome', h('b', '处理结果：'), appealStatus(a.status), a.outcome ? `。${a.outcome}` : '',
-        a.decided_at ? h('span.small.muted', ` （${who(a.decided_by)} · ${when(a.decided_at)}）`) : null)
+        a.decided_at ? h('span.small.muted', ` （${a.decided_by ? who(a.decided_by) + ' · ' : ''}${when(a.decided_at)} 答复）`) : null)
       : null,
     open && onWithdraw ? h('button.btn.btn-small.ap-withdraw', { type: 'button', onclick: ev => onWithdraw(a, ev.currentTarget) }, '撤回申请') : null);
 }

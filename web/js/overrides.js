@@ -219,26 +219,26 @@ export function renderAppeals(root, app, nav) {
     if (!nav.alive()) return;
     clear(list);
     const all = items(r);
-    // the server's clock when it answered; it may not be the browser's (a
-    // drill on a replayed clock): when the server's overdue flags disagree
-    // with the browser's clock, no countdown is shown, only the deadline
+    // Overdue is the server's word (its clock may not be the browser's: a
+    // drill on a replayed clock).  An overdue appeal says so next to its
+    // deadline; an open one counts down only while the browser's clock
+    // agrees that the deadline is ahead.
     const serverNow = ms(r && (r.now || r.at)) || Date.now();
     const t0 = performance.now();
     const overdue = a => (typeof a.overdue === 'boolean' ? a.overdue : ms(a.due_at) <= serverNow);
-    const clockOk = all.every(a => !a.due_at || overdue(a) === (ms(a.due_at) <= serverNow));
     const late = all.filter(overdue).length;
     const dues = [];
     list.append(h('section.card.list-card#ap-open',
       h('div.card-head', h('h2', FILTERS.find(f => f[0] === filter)[1]),
         h('span.muted.count', `${num(all.length)} 件`, late ? h('b.overdue-count#ap-overdue-count', `，其中 ${num(late)} 件已超期`) : '')),
       all.length
-        ? h('ul.ap-list#ap-list', all.map(a => appealRow(a, overdue(a), clockOk ? dues : [])))
+        ? h('ul.ap-list#ap-list', all.map(a => appealRow(a, overdue(a), dues)))
         : h('p.muted.hint#ap-none', filter === 'overdue' ? '没有超期的纠错申请。' : '没有待处理的纠错申请。')));
     const tick = () => {
       const now = serverNow + (performance.now() - t0);
       for (const [el, due, late0] of dues) {
         const left = (due - now) / 1000;
-        el.textContent = late0 || left <= 0 ? `已超期 ${duration(-left)}` : `剩余 ${duration(left)}`;
+        el.textContent = late0 ? '（已超期）' : left > 0 ? `（剩余 ${duration(left)}）` : '';
       }
     };
     tick();
@@ -265,7 +265,7 @@ export function renderAppeals(root, app, nav) {
       a.rules && a.rules.length ? h('details.ap-rules', h('summary', `申请时的赋码依据（${a.rules.length} 条）`), rulesList(a.rules)) : null,
       h('p.small.muted',
         `提交于 ${when(a.filed_at)} · 经办：${a.owner ? who(a.owner) : '未分派'}`,
-        a.due_at ? ` · 时限 ${when(a.due_at)} · ` : '', a.due_at ? dueEl : null,
+        a.due_at ? ` · 时限 ${when(a.due_at)} ` : '', a.due_at ? dueEl : null,
         a.status && a.status !== 'open' ? ` · ${appealStatus(a.status)}` : ''),
       h('form.ap-decide-form', { novalidate: true, onsubmit: async ev => {
         ev.preventDefault();
