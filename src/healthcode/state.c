@@ -194,7 +194,8 @@ enum fk_status hc_city_compute(sqlite3 *db, const struct policy *p, int64_t at,
 	if (s)
 		goto out;
 	stats->load_ms = ms_since(&t0);
-	qsort(b.v, b.n, sizeof(*b.v), cmp_bulk);
+	if (b.n)
+		qsort(b.v, b.n, sizeof(*b.v), cmp_bulk);
 
 	/* persons with facts, in id order, then everyone else with attributes */
 	size_t i = 0;

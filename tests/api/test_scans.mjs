@@ -80,7 +80,7 @@ test('citizen scans for themself: 201, masked name, durable row with the server 
   const before = Math.floor(Date.now() / 1000);
   const r = await scan(me, { scan_id: 'self-1', venue: payload(venueIn) });
   eq(r.status, 201, r.text);
-  eq(Object.keys(r.body).sort(), ['colour', 'fever_alert', 'person', 'reason', 'scan_id', 'time', 'venue']);
+  eq(Object.keys(r.body).sort(), ['colour', 'colour_zh', 'fever_alert', 'person', 'reason', 'scan_id', 'time', 'venue']);
   eq(r.body.scan_id, 'self-1');
   eq(r.body.venue, { code: venueIn, name: venueName(venueIn) });
   eq(r.body.person, { name: maskName(P[0].name) });
