@@ -184,10 +184,14 @@ static enum tk_reason tk_check(const struct tk_keyset *ks, const char *token, in
 			HC_TOKEN_PREFIX);
 		return TK_MALFORMED;
 	}
-	if (n != TK_PREFIX_LEN + TK_B32_CHARS) {
-		fk_fail(err, FK_EINVAL, "not a code token: %zu characters after %s, not %d%s",
-			n > HC_TOKEN_MAX ? (size_t)HC_TOKEN_MAX : n - TK_PREFIX_LEN, HC_TOKEN_PREFIX,
-			(int)TK_B32_CHARS, n < TK_PREFIX_LEN + TK_B32_CHARS ? " (truncated)" : "");
+	if (n > TK_PREFIX_LEN + TK_B32_CHARS) {
+		fk_fail(err, FK_EINVAL, "not a code token: more than %d characters after %s",
+			(int)TK_B32_CHARS, HC_TOKEN_PREFIX);
+		return TK_MALFORMED;
+	}
+	if (n < TK_PREFIX_LEN + TK_B32_CHARS) {
+		fk_fail(err, FK_EINVAL, "not a code token: %zu characters after %s, not %d (truncated)",
+			n - TK_PREFIX_LEN, HC_TOKEN_PREFIX, (int)TK_B32_CHARS);
 		return TK_MALFORMED;
 	}
 	if (!b32_decode(token + TK_PREFIX_LEN, raw)) {
