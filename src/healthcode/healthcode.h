@@ -88,7 +88,8 @@ struct hc_result {
 	bool overridden;     /* an override decided the colour */
 	enum colour computed; /* the colour the rules give, override or not */
 	int64_t next_change; /* the next time the colour could change (HC_NEVER) */
-	struct hc_hit hits[HC_MAX_HITS]; /* the rules active at `at`, most severe first */
+	struct hc_hit hits[HC_MAX_HITS]; /* the rules active at `at`: an override
+					  * first (the latest), then most severe first */
 	size_t nhits;
 	bool truncated; /* more than HC_MAX_HITS were active */
 	char policy_version[64];

@@ -226,10 +226,10 @@ static int cmp_hit(const void *a, const void *b)
 	int ox = x->rule == HC_RULE_OVERRIDE, oy = y->rule == HC_RULE_OVERRIDE;
 	if (ox != oy)
 		return oy - ox;
-	if (x->colour != y->colour)
-		return (int)y->colour - (int)x->colour;
 	if (ox && x->start != y->start) /* the latest override decides */
 		return x->start < y->start ? 1 : -1;
+	if (x->colour != y->colour)
+		return (int)y->colour - (int)x->colour;
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
 	return (int)x->rule - (int)y->rule;
@@ -251,6 +251,7 @@ void hc_evaluate(const struct policy *p, const struct hc_facts *f, const struct 
 	}
 	rule_intervals(p, f, a, iv);
 	enum colour computed = COLOUR_GREEN;
+	size_t nactive = 0;
 	for (size_t i = 0; i < iv->n; i++) {
 		const struct hc_hit *h = &iv->v[i];
 		if (h->start > at && h->start < out->next_change)
@@ -258,17 +259,18 @@ void hc_evaluate(const struct policy *p, const struct hc_facts *f, const struct 
 		if (h->start <= at && h->end > at) {
 			if (h->end < out->next_change)
 				out->next_change = h->end;
-			if (out->nhits == HC_MAX_HITS) {
-				out->truncated = true;
-			} else {
-				out->hits[out->nhits++] = *h;
-			}
 			if (h->rule != HC_RULE_OVERRIDE && h->colour > computed)
 				computed = h->colour;
+			iv->v[nactive++] = *h; /* i >= nactive: compacting in place */
 		}
 	}
-	out->truncated |= iv->truncated;
-	qsort(out->hits, out->nhits, sizeof(out->hits[0]), cmp_hit);
+	/* order all active rules before keeping the first HC_MAX_HITS, so an
+	 * override or the most severe rule is never the one dropped */
+	if (nactive)
+		qsort(iv->v, nactive, sizeof(iv->v[0]), cmp_hit);
+	out->nhits = nactive < HC_MAX_HITS ? nactive : HC_MAX_HITS;
+	memcpy(out->hits, iv->v, out->nhits * sizeof(out->hits[0]));
+	out->truncated = iv->truncated || nactive > HC_MAX_HITS;
 	out->computed = computed;
 	out->colour = computed;
 	if (out->nhits && out->hits[0].rule == HC_RULE_OVERRIDE) {

@@ -46,19 +46,29 @@ Test(access, role_perms_exact)
 {
 	const unsigned health = PERM_READ_REGIONS | PERM_READ_PERSONS | PERM_READ_VENUES | PERM_UNMASK;
 	const unsigned places = PERM_READ_REGIONS | PERM_READ_VENUES;
-	cr_assert_eq(role_perms(ROLE_ADMIN),
-		     PERM_READ_REGIONS | PERM_MANAGE_USERS | PERM_READ_VENUES | PERM_READ_AUDIT);
-	cr_assert_eq(role_perms(ROLE_ADMIN) & (PERM_READ_PERSONS | PERM_UNMASK), 0u);
+	cr_assert_eq(role_perms(ROLE_ADMIN), PERM_READ_REGIONS | PERM_MANAGE_USERS | PERM_READ_VENUES |
+						     PERM_READ_AUDIT | PERM_POLICY);
+	cr_assert_eq(role_perms(ROLE_ADMIN) & (PERM_READ_PERSONS | PERM_UNMASK | PERM_READ_CODES), 0u);
 	const unsigned trace = PERM_TRACE | PERM_READ_ALERTS;
-	cr_assert_eq(role_perms(ROLE_COMMAND), health | trace);
-	cr_assert_eq(role_perms(ROLE_TRACER), health | trace);
-	cr_assert_eq(role_perms(ROLE_ISOLATION), health);
-	cr_assert_eq(role_perms(ROLE_TESTER), health);
-	cr_assert_eq(role_perms(ROLE_GRID), health | PERM_READ_ALERTS);
+	const unsigned codes = PERM_READ_CODES | PERM_CODE_OVERRIDE;
+	cr_assert_eq(role_perms(ROLE_COMMAND), health | trace | codes | PERM_CHECKPOINT |
+						       PERM_CLEAR_ALERTS);
+	cr_assert_eq(role_perms(ROLE_TRACER), health | trace | codes);
+	cr_assert_eq(role_perms(ROLE_ISOLATION), health | codes);
+	cr_assert_eq(role_perms(ROLE_TESTER), health | codes);
+	cr_assert_eq(role_perms(ROLE_GRID),
+		     health | PERM_READ_ALERTS | PERM_READ_CODES | PERM_CLEAR_ALERTS);
 	cr_assert_eq(role_perms(ROLE_LAB), places);
 	cr_assert_eq(role_perms(ROLE_SENTINEL), places);
 	cr_assert_eq(role_perms(ROLE_VENUE), places | PERM_SCAN);
-	cr_assert_eq(role_perms(ROLE_CHECKPOINT), places | PERM_SCAN);
+	cr_assert_eq(role_perms(ROLE_CHECKPOINT), places | PERM_SCAN | PERM_CHECKPOINT);
+	/* health roles approve overrides and decide appeals; no one else */
+	cr_assert(role_is_health(ROLE_COMMAND) && role_is_health(ROLE_TRACER) &&
+		  role_is_health(ROLE_ISOLATION) && role_is_health(ROLE_TESTER));
+	cr_assert(!role_is_health(ROLE_ADMIN) && !role_is_health(ROLE_GRID) &&
+		  !role_is_health(ROLE_LAB) && !role_is_health(ROLE_VENUE) &&
+		  !role_is_health(ROLE_CHECKPOINT) && !role_is_health(ROLE_CITIZEN) &&
+		  !role_is_health(ROLE_COUNT));
 	/* a citizen reaches only their own records, and scans venues */
 	cr_assert_eq(role_perms(ROLE_CITIZEN), PERM_SCAN);
 	cr_assert_eq(role_perms(ROLE_COUNT), 0u);
