@@ -173,7 +173,7 @@ check "key occupations at realistic shares" "1" \
 check "age pyramid: 0-14 10-25%, 60+ 14-26%" "1" \
 	"$(big "SELECT sum(birth_date > '2007-01-01') * 1.0 / count(*) BETWEEN 0.10 AND 0.25
 	        AND sum(birth_date <= '1962-01-01') * 1.0 / count(*) BETWEEN 0.14 AND 0.26 FROM persons")"
-check "persons indexes are back after gen" "persons_grid persons_household persons_name" \
+check "persons indexes are back after gen" "persons_grid persons_household persons_name persons_occupation" \
 	"$(big "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'persons' AND sql IS NOT NULL ORDER BY name)")"
 check "foreign keys hold" "" "$(big "PRAGMA foreign_key_check")"
 check "integrity" "ok" "$(big "PRAGMA integrity_check")"
