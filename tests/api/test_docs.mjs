@@ -11,7 +11,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, run, startServer, api, sql, eq, ROOT, createUser } from '../lib/harness.mjs';
+import { test, run, startServer, api, sql, eq, ROOT, createUser, fk } from '../lib/harness.mjs';
 
 const S = await startServer({ persons: 3000, seed: 7 });
 const login = async (u, p) => (await api(S.url, 'POST', '/api/v1/sessions', { body: { username: u, password: p } })).body.token;
@@ -63,6 +63,43 @@ V.TRACER_TOKEN = await login('liu.tracer', 'example-pass-1');
   const r = await api(S.url, 'POST', '/api/v1/cases', { token: V.TRACER_TOKEN, body: { id_number: sql(S.db, `SELECT id_number FROM persons WHERE id = ${c1}`), onset_at: '2022-01-10T08:00:00+08:00', found_where: '发热门诊' } });
   if (r.status !== 201) throw new Error(r.text);
   [V.CASE_ID, V.CHAIN_ID, V.CASE_PERSON_ID] = [String(r.body.id), String(r.body.chain_id), c1];
+}
+
+// signed code tokens for PERSON_ID (by the CLI, which signs with the same
+// keys as the server)
+{
+  const signCode = (...a) => fk(['keys', 'sign', '--db', S.db, '--person', V.PERSON_ID_NUMBER, ...a], { env: S.env }).trim();
+  V.CODE_TOKEN = signCode('--colour', 'green', '--minutes', '60');
+  V.CODE_TOKEN_EXPIRED = signCode('--colour', 'yellow', '--minutes', '5', '--at', '2022-06-01T08:00:00+08:00');
+  { const i = 100, t = V.CODE_TOKEN; V.CODE_TOKEN_TAMPERED = t.slice(0, i) + (t[i] === 'A' ? 'B' : 'A') + t.slice(i + 1); }
+  V.CODE_TOKEN_EXPIRES = JSON.parse(fk(['verify', V.CODE_TOKEN, '--db', S.db, '--json'], { env: S.env })).expires;
+}
+V.POLICY_VERSION = (await api(S.url, 'GET', '/api/v1/policy', { token: V.ADMIN_TOKEN })).body.version;
+// overrides and appeals: a second citizen of GRID (so the first one's code
+// example stays as it is), an end three days ahead, two pending overrides
+// about that citizen requested by the tracer, two appeals filed by them
+{
+  const t = Math.floor(Date.now() / 1000) + 3 * 86400;
+  V.OVERRIDE_END = new Date((t + 8 * 3600) * 1000).toISOString().slice(0, 19) + '+08:00';
+  V.APPELLANT_ID_NUMBER = sql(S.db, `SELECT id_number FROM persons WHERE grid_code='${V.GRID}' AND id <> ${V.PERSON_ID} ORDER BY id LIMIT 1`);
+  const c = await api(S.url, 'POST', '/api/v1/users', { token: V.ADMIN_TOKEN, body: { username: 'docs.appellant', role: 'citizen', person: V.APPELLANT_ID_NUMBER, password: 'initial-pass-1' } });
+  if (c.status !== 201) throw new Error(c.text);
+  V.APPELLANT_TOKEN = await login('docs.appellant', 'initial-pass-1');
+  await api(S.url, 'POST', '/api/v1/me/password', { token: V.APPELLANT_TOKEN, body: { old_password: 'initial-pass-1', new_password: 'example-pass-1' } });
+  const ovr = async reason => {
+    const r = await api(S.url, 'POST', '/api/v1/overrides', { token: V.TRACER_TOKEN, body: { id_numbers: [V.APPELLANT_ID_NUMBER], colour: 'yellow', category: 'data_error', reason, end_at: V.OVERRIDE_END } });
+    if (r.status !== 201) throw new Error(r.text);
+    return String(r.body.id);
+  };
+  V.OVERRIDE_ID = await ovr('同名人员核酸结果误关联，待实验室更正');
+  V.SECOND_OVERRIDE_ID = await ovr('重复申请');
+  const ap = async text => {
+    const r = await api(S.url, 'POST', '/api/v1/me/appeals', { token: V.APPELLANT_TOKEN, body: { text } });
+    if (r.status !== 201) throw new Error(r.text);
+    return String(r.body.id);
+  };
+  V.APPEAL_ID = await ap('我6月12日的核酸结果是阴性，但码仍是黄色');
+  V.SECOND_APPEAL_ID = await ap('补充：采样点为兴安路社区');
 }
 
 const subst = s => s.replace(/\$([A-Z_]+)/g, (m, k) => (k in V ? V[k] : m));
@@ -117,7 +154,14 @@ test('docs/api.md has examples for every route', async () => {
     'GET /api/v1/persons/{id}', 'GET /api/v1/households', 'GET /api/v1/households/{id}', 'GET /api/v1/venues', 'GET /healthz', 'GET /metrics',
     'POST /api/v1/cases', 'GET /api/v1/cases', 'GET /api/v1/cases/{id}', 'GET /api/v1/cases/$CASE_ID/contacts',
     'GET /api/v1/cases/$CASE_ID/contacts/counts', 'GET /api/v1/cases/$CASE_ID/trajectory', 'GET /api/v1/chains/{id}',
-    'POST /api/v1/scans', 'GET /api/v1/alerts'])
+    'POST /api/v1/scans', 'GET /api/v1/alerts', 'POST /api/v1/alerts/1/clear', 'POST /api/v1/checkpoint/arrivals',
+    'GET /api/v1/arrivals', 'GET /api/v1/me/code', 'GET /api/v1/me/code/qr.png', 'GET /api/v1/persons/$CASE_PERSON_ID/code',
+    'GET /api/v1/policy', 'PUT /api/v1/policy', 'GET /api/v1/keys', 'POST /api/v1/verify',
+    'POST /api/v1/overrides', 'GET /api/v1/overrides', 'GET /api/v1/overrides/{id}',
+    'POST /api/v1/overrides/$OVERRIDE_ID/approve', 'POST /api/v1/overrides/$SECOND_OVERRIDE_ID/refuse',
+    'POST /api/v1/overrides/$OVERRIDE_ID/revoke', 'GET /api/v1/me/overrides',
+    'POST /api/v1/me/appeals', 'GET /api/v1/me/appeals', 'POST /api/v1/me/appeals/$SECOND_APPEAL_ID/withdraw',
+    'GET /api/v1/appeals', 'GET /api/v1/appeals/{id}', 'POST /api/v1/appeals/$APPEAL_ID/decide'])
     if (![...documented].some(d => d === want)) throw new Error(`no example for ${want}`);
 });
 
