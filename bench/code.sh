@@ -201,8 +201,10 @@ done
 sed 's/^/  /' "$TMP/all.out"
 MS=$(sort -n "$TMP/recompute" | awk '{ v[NR] = $1; w[NR] = $2 } END { i = int((NR + 1) / 2); print v[i], w[i] }')
 RMS=${MS% *}
-COLOURS=$(grep -oiE '(green|yellow|red)[^0-9a-z]{0,12}[0-9]+' "$TMP/all.out" | tr -s ' \n' ' ' || true)
-echo "whole-city recompute: $P persons in $RMS ms (median of $REPS; whole command ${MS#* } s); target <= 2000 ms: $(verdict "$(awk -v m="$RMS" 'BEGIN { print (m <= 2000) }')"); colours: ${COLOURS:-see above}"
+ALL=$(awk '{ printf "%s%s", (NR > 1 ? ", " : ""), $1 }' "$TMP/recompute")
+COLOURS=$(grep -oiE '(green|yellow|red)[^0-9a-z]{0,12}[0-9]+' "$TMP/all.out" | tr -s ' \n' ' ' | sed 's/ $//' || true)
+echo "whole-city recompute: $P persons in $RMS ms (median of $REPS runs: $ALL ms; whole command ${MS#* } s); target <= 2000 ms: $(verdict "$(awk -v m="$RMS" 'BEGIN { print (m <= 2000) }')")"
+echo "  colours: ${COLOURS:-see above}"
 
 # ---- accounts: citizens, a venue device, a command user ----
 RUN=$(date +%s)
