@@ -23,11 +23,11 @@
 
 /* The window, the infectious days and secondary contacts come from the
  * policy the database runs under (healthcode/policy_db.c). */
-static bool use_policy(sqlite3 *db, const char *cmd)
+static bool use_policy(sqlite3 *db, const char *cmd, const char *arg)
 {
 	struct policy *pol;
 	struct fk_err err;
-	if (hc_policy_select(db, NULL, &pol, NULL, &err)) {
+	if (hc_policy_select(db, arg, &pol, NULL, &err)) {
 		fprintf(stderr, "fangkong %s: %s\n", cmd, err.msg);
 		return false;
 	}
@@ -51,14 +51,15 @@ static void case_usage(FILE *f)
 {
 	fputs("usage: fangkong case add --person ID_NUMBER [--onset T] [--first-positive T]\n"
 	      "                         [--isolated T] [--class confirmed|asymptomatic|suspected]\n"
-	      "                         [--found TEXT] [--db FILE] [--json]\n"
+	      "                         [--found TEXT] [--policy FILE|NAME] [--db FILE] [--json]\n"
 	      "\n"
 	      "Adds a case and links it into transmission chains: it becomes linked to every\n"
 	      "earlier case it is a close or secondary contact of (and to earlier cases that\n"
 	      "are its contacts).  T is ISO 8601 with an offset, e.g. 2022-01-10T08:30:00+08:00.\n"
 	      "A case needs an onset time or, when asymptomatic, the first positive sampling\n"
-	      "time; the infectious window starts 2 days before it and ends at isolation\n"
-	      "(or now).\n",
+	      "time; the infectious window starts the policy's infectious_days_before\n"
+	      "before it and ends at isolation (or now).  The policy is the one the\n"
+	      "database runs under unless --policy names another.\n",
 	      f);
 }
 
@@ -72,7 +73,7 @@ int cmd_case(int argc, char **argv)
 		fprintf(stderr, "fangkong case: unknown subcommand '%s' (only 'add')\n", argv[1]);
 		return 2;
 	}
-	const char *dbflag = NULL, *person = NULL;
+	const char *dbflag = NULL, *person = NULL, *policy = NULL;
 	struct case_rec c;
 	memset(&c, 0, sizeof(c));
 	bool json = false;
@@ -83,6 +84,7 @@ int cmd_case(int argc, char **argv)
 		{"isolated", required_argument, NULL, 'i'},
 		{"class", required_argument, NULL, 'c'},
 		{"found", required_argument, NULL, 'w'},
+		{"policy", required_argument, NULL, 'P'},
 		{"db", required_argument, NULL, 'd'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
@@ -95,6 +97,7 @@ int cmd_case(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'p': person = optarg; break;
+		case 'P': policy = optarg; break;
 		case 'o':
 			if (!parse_time_flag("case add", "--onset", optarg, &c.onset_at))
 				return 2;
@@ -154,7 +157,7 @@ int cmd_case(int argc, char **argv)
 		fprintf(stderr, "fangkong case add: %s\n", err.msg);
 		return 1;
 	}
-	if (!use_policy(db, "case add")) {
+	if (!use_policy(db, "case add", policy)) {
 		store_close(db);
 		return 1;
 	}
@@ -217,6 +220,7 @@ out:
 static void trace_usage(FILE *f)
 {
 	fputs("usage: fangkong trace --case ID_NUMBER [--degree 1|2] [--json|--csv] [--db FILE]\n"
+	      "                      [--policy FILE|NAME]\n"
 	      "\n"
 	      "Lists the close contacts (degree 1) and secondary contacts (degree 2, the\n"
 	      "default shows both) of the case whose person has this ID number, with the\n"
@@ -352,20 +356,21 @@ static void emit_set(struct trace_out *o, int degree, const struct contact_set *
 
 int cmd_trace(int argc, char **argv)
 {
-	const char *dbflag = NULL, *idnum = NULL;
+	const char *dbflag = NULL, *idnum = NULL, *policy = NULL;
 	int64_t degree = 2;
 	struct trace_out o = {.fmt = OUT_TEXT};
 	static const struct option opts[] = {
 		{"case", required_argument, NULL, 'c'}, {"degree", required_argument, NULL, 'g'},
 		{"json", no_argument, NULL, 'j'},       {"csv", no_argument, NULL, 'v'},
 		{"db", required_argument, NULL, 'd'},   {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"policy", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0},
 	};
 	optind = 1;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': idnum = optarg; break;
+		case 'P': policy = optarg; break;
 		case 'g':
 			if (!fk_parse_i64(optarg, 1, 2, &degree)) {
 				fprintf(stderr, "fangkong trace: --degree must be 1 or 2\n");
@@ -405,7 +410,7 @@ int cmd_trace(int argc, char **argv)
 		fprintf(stderr, "fangkong trace: %s\n", err.msg);
 		return 1;
 	}
-	if (!use_policy(db, "trace")) {
+	if (!use_policy(db, "trace", policy)) {
 		store_close(db);
 		return 1;
 	}

@@ -8,6 +8,7 @@
 import { test, run, api, sql, eq, assert, createUser } from '../lib/harness.mjs';
 import { startCityWithCheckins, iso, unix, rng } from '../lib/cases_fixture.mjs';
 
+// the server runs under protocol 8: window_minutes 30, infectious_days_before 2
 const W = 1800, D = 2 * 86400;
 const T0 = unix('2022-01-10T10:00:00+08:00');
 const NOW = '2022-01-12T12:00:00+08:00';
@@ -15,7 +16,7 @@ const ONSET = T0 + 86400; // the case fell ill a day after its first check-in he
 
 let F; // the constructed scenario: persons and venues by role
 const S = await startCityWithCheckins({
-  persons: 2000, seed: 23, now: NOW,
+  persons: 2000, seed: 23, now: NOW, policy: 'protocol-8',
   build: db => {
     const P = sql(db, `SELECT id, id_number, coalesce(household_id, 0), grid_code FROM persons ORDER BY id`)
       .split('\n').map(l => { const [id, idn, hh, grid] = l.split('|'); return { id: +id, idn, hh: +hh, grid }; });

@@ -25,8 +25,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, run, FK, assert, eq, onCleanup } from '../lib/harness.mjs';
 
-const W = 30 * 60;         // policy window_minutes default
-const D = 2 * 86400;       // policy infectious_days_before default
+// The engine runs under protocol 8 here (every case add and trace names
+// it), whose window_minutes and infectious_days_before the reference uses.
+const POLICY = 'protocol-8';
+const W = 30 * 60;         // protocol 8: window_minutes = 30
+const D = 2 * 86400;       // protocol 8: infectious_days_before = 2
 const B = Date.UTC(2022, 0, 10) / 1000 - 8 * 3600; // 2022-01-10T00:00:00+08:00
 const H = 3600, DAY = 86400;
 
@@ -67,7 +70,8 @@ function mkDb(name) {
 }
 
 function fkrun(C, args) {
-  return sh(FK, [...args, '--db', C.db], { env: { ...C.env, FANGKONG_NOW: String(C.now) } });
+  const pol = ['case', 'trace'].includes(args[0]) && args.length > 2 ? ['--policy', POLICY] : [];
+  return sh(FK, [...args, ...pol, '--db', C.db], { env: { ...C.env, FANGKONG_NOW: String(C.now) } });
 }
 function fkok(C, args) {
   const r = fkrun(C, args);

@@ -19,7 +19,7 @@ const TRACER = { username: 'e2e.tracer', password: 'Tracer-cases-2024!' };
 
 let F;
 const S = await startCityWithCheckins({
-  persons: 24000, seed: 5, now: NOW,
+  persons: 24000, seed: 5, now: NOW, policy: 'protocol-8', // its windows are protocol 8's
   build: db => {
     const P = sql(db, 'SELECT id, id_number, coalesce(household_id, 0) FROM persons ORDER BY id')
       .split('\n').map(l => { const [id, idn, hh] = l.split('|'); return { id: +id, idn, hh: +hh }; });

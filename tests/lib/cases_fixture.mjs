@@ -54,7 +54,7 @@ function loadCheckins(db, env, rows, dir) {
   return 'sql';
 }
 
-export async function startCityWithCheckins({ persons = 2000, seed = 7, now, build, env = {} }) {
+export async function startCityWithCheckins({ persons = 2000, seed = 7, now, build, env = {}, policy }) {
   const dir = mkdtempSync(join(tmpdir(), 'fk-cases-'));
   const db = join(dir, 'test.db');
   const e = { ...process.env, FANGKONG_DB: db, FK_PROGRESS: '0', FANGKONG_NOW: now, ...env };
@@ -64,8 +64,8 @@ export async function startCityWithCheckins({ persons = 2000, seed = 7, now, bui
   const rows = await build(db);
   const loadedBy = loadCheckins(db, e, rows, dir);
   const port = await freePort();
-  const proc = spawn(FK, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--web', join(ROOT, 'web')],
-    { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(FK, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--web', join(ROOT, 'web'),
+    ...(policy ? ['--policy', policy] : [])], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stdout.on('data', d => { log += d; });
   proc.stderr.on('data', d => { log += d; });
