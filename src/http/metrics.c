@@ -51,6 +51,11 @@ void metrics_observe(size_t slot, int status, double seconds)
 	atomic_fetch_add_explicit(&hist_sum_us, (uint64_t)(seconds * 1e6), memory_order_relaxed);
 }
 
+int64_t metrics_open_connections(void)
+{
+	return atomic_load_explicit(&open_conns, memory_order_relaxed);
+}
+
 void metrics_conn_delta(int delta)
 {
 	atomic_fetch_add_explicit(&open_conns, delta, memory_order_relaxed);

@@ -52,6 +52,7 @@
 #include "lib/banned.h"
 
 #define MAX_INFLIGHT 512 /* above this, optional routes are shed */
+#define DEFAULT_SHED_CONNECTIONS 256
 /* Scan handlers block until their group commit is on disk, so the pool
  * bounds how many scans share one fsync: 2 threads gave ~800 durable
  * scans/s from 64 connections on 2 cores, 32 threads several thousand
@@ -75,6 +76,8 @@ static size_t nroutes;
 static size_t slot_static, slot_unmatched;
 static char *web_root;
 static _Atomic int inflight;
+/* more open connections than this: optional routes answer 503 */
+static int64_t shed_connections = DEFAULT_SHED_CONNECTIONS;
 
 struct conn_ctx {
 	struct http_req req;
@@ -551,7 +554,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 		strbuf_release(&allow);
 		ctx->max_body = ctx->route->max_body ? ctx->route->max_body : HTTP_BODY_DEFAULT_MAX;
-		if ((ctx->route->flags & ROUTE_OPTIONAL) && atomic_load(&inflight) > MAX_INFLIGHT) {
+		/* a surge shows as open connections waiting for the request
+		 * threads (in flight never exceeds the threads): optional work
+		 * yields to code display and scans */
+		if ((ctx->route->flags & ROUTE_OPTIONAL) &&
+		    (atomic_load(&inflight) > MAX_INFLIGHT ||
+		     metrics_open_connections() > shed_connections)) {
 			ctx->req.retry_after = "2";
 			http_error(&ctx->req, 503, NULL, "server busy; optional work is shed, retry shortly");
 			return MHD_YES;
@@ -650,11 +658,14 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 static void serve_usage(FILE *f)
 {
 	fputs("usage: fangkong serve [--db FILE] [--listen 127.0.0.1:8080] [--web DIR]\n"
-	      "                      [--threads N] [--policy FILE|NAME]\n"
+	      "                      [--threads N] [--policy FILE|NAME] [--shed-connections N]\n"
 	      "Serves the web pages and the API until SIGTERM or SIGINT.\n"
 	      "--policy     the control protocol in force: a policy file or a shipped name\n"
 	      "             (protocol-8, protocol-9, protocol-9-20).  Default: the policy the\n"
 	      "             database last ran under, else protocol-9.  See docs/policy.md.\n"
+	      "--shed-connections N  with more connections open than N (default 256),\n"
+	      "             optional routes (dashboards, exports, /metrics) answer 503 with\n"
+	      "             Retry-After, so code display and scans keep the threads.\n"
 	      "--threads N  request threads, 1..64 (default " FK_STR_THREADS ").  A scan's thread\n"
 	      "             waits until the scan is on disk, and the scans waiting together\n"
 	      "             share one commit: more threads, bigger commits.  See\n"
@@ -687,6 +698,7 @@ int cmd_serve(int argc, char **argv)
 		{"db", required_argument, NULL, 'd'},  {"listen", required_argument, NULL, 'l'},
 		{"web", required_argument, NULL, 'w'}, {"threads", required_argument, NULL, 't'},
 		{"policy", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+		{"shed-connections", required_argument, NULL, 's'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dbflag = NULL, *listen = "127.0.0.1:8080", *web = "web", *policy = NULL;
@@ -699,6 +711,12 @@ int cmd_serve(int argc, char **argv)
 		case 'l': listen = optarg; break;
 		case 'w': web = optarg; break;
 		case 'p': policy = optarg; break;
+		case 's':
+			if (!fk_parse_i64(optarg, 1, 1000000, &shed_connections)) {
+				fprintf(stderr, "fangkong serve: --shed-connections must be 1..1000000\n");
+				return 2;
+			}
+			break;
 		case 't':
 			if (!fk_parse_i64(optarg, 1, 64, &threads)) {
 				fprintf(stderr, "fangkong serve: --threads must be 1..64\n");

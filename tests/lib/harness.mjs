@@ -46,7 +46,7 @@ export function fk(args, opts = {}) {
 
 // Creates a database with a small generated city, an admin, and starts
 // `fangkong serve` on a free port. Returns { url, db, dir, adminPassword, stop }.
-export async function startServer({ persons = 3000, seed = 7, env = {}, policy } = {}) {
+export async function startServer({ persons = 3000, seed = 7, env = {}, policy, args = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'fk-api-'));
   const db = join(dir, 'test.db');
   const e = { ...process.env, FANGKONG_DB: db, FK_PROGRESS: '0', ...env };
@@ -55,7 +55,7 @@ export async function startServer({ persons = 3000, seed = 7, env = {}, policy }
   fk(['gen', '--db', db, '--persons', String(persons), '--seed', String(seed)], { env: e });
   const port = await freePort();
   const proc = spawn(FK, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--web', join(ROOT, 'web'),
-    ...(policy ? ['--policy', policy] : [])], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+    ...(policy ? ['--policy', policy] : []), ...args], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stdout.on('data', d => { log += d; });
   proc.stderr.on('data', d => { log += d; });
