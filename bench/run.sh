@@ -22,6 +22,7 @@ FK=$ROOT/${BENCH_BUILD:-build}/fangkong
 N=${BENCH_PERSONS:-3000000}
 DUR=${BENCH_SECONDS:-5}
 TMP=$(mktemp -d /tmp/fk-bench.XXXXXX)
+chmod 755 "$TMP" # nginx's workers (nobody) must read the static files
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -102,6 +103,9 @@ EOF
 nginx -c "$TMP/nginx.conf" &
 PIDS+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$NPORT/counties.json" >/dev/null && break; sleep 0.1; done
+# a baseline that answers 403 or 404 would time an error page, not the file
+curl -sf --max-time 2 "http://127.0.0.1:$NPORT/counties.json" >/dev/null ||
+	{ cat "$TMP/nginx.err" >&2; echo "bench: nginx does not serve the file" >&2; exit 1; }
 wrk_run() { wrk -t2 -c32 -d"${DUR}s" --latency "$@" 2>&1; }
 W1=$(wrk_run -H "Authorization: Bearer $TOKEN" "$URL")
 W2=$(wrk_run "http://127.0.0.1:$NPORT/counties.json")
