@@ -515,7 +515,7 @@ static const char sql_alerts[] =
 static void alerts_get(struct http_req *req)
 {
 	const char *kind = http_query(req, "kind");
-	char after[32], hi[SCOPE_MAX + 2], cursor[64], idm[40], nm[256], at[40], audit[96];
+	char after[32], hi[SCOPE_MAX + 2], key[32], idm[40], nm[256], at[40], audit[96];
 	struct strbuf items = STRBUF_INIT;
 	struct fk_err err;
 	int limit, n = 0, rc;
@@ -593,16 +593,8 @@ static void alerts_get(struct http_req *req)
 	strbuf_reset(&req->out);
 	strbuf_addstr(&req->out, "{\"items\":[");
 	strbuf_add(&req->out, items.buf, items.len);
-	strbuf_addstr(&req->out, "],\"next_cursor\":");
-	if (more) {
-		char key[32];
-		snprintf(key, sizeof(key), "%" PRId64, last);
-		http_cursor_encode(key, cursor, sizeof(cursor));
-		strbuf_add_json_str(&req->out, cursor);
-	} else {
-		strbuf_addstr(&req->out, "null");
-	}
-	strbuf_addch(&req->out, '}');
+	snprintf(key, sizeof(key), "%" PRId64, last);
+	http_page_close(&req->out, more, key);
 	req->status = 200;
 	req->content_type = "application/json; charset=utf-8";
 	snprintf(audit, sizeof(audit), "kind=%s listed=%d", kind ? kind : "*", n);

@@ -785,23 +785,7 @@ static void appeals_list(struct http_req *req)
 		db_fail(req, sqlite3_db_handle(st), "appeals");
 		goto done;
 	}
-	strbuf_addstr(&o, "],\"next_cursor\":");
-	if (rc == SQLITE_ROW) {
-		char cur[KEY_MAX * 2];
-		http_cursor_encode(last, cur, sizeof(cur));
-		strbuf_add_json_str(&o, cur);
-	} else {
-		strbuf_addstr(&o, "null");
-	}
-	strbuf_addch(&o, '}');
-	http_json(req, 200, o.buf);
-	{
-		struct strbuf detail = STRBUF_INIT;
-		strbuf_addf(&detail, "%d appeals: %s", n, ids.buf);
-		http_audit(req, "appeal.list", req->user->scope[0] ? req->user->scope : "all",
-			   detail.buf);
-		strbuf_release(&detail);
-	}
+	http_page_finish(req, &o, rc == SQLITE_ROW, last, "appeal.list", "appeals", n, ids.buf);
 done:
 	store_stmt_done(st);
 	strbuf_release(&o);

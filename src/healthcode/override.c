@@ -1011,23 +1011,7 @@ static void overrides_list(struct http_req *req)
 		db_fail(req, sqlite3_db_handle(st), "overrides");
 		goto done;
 	}
-	strbuf_addstr(&o, "],\"next_cursor\":");
-	if (rc == SQLITE_ROW) {
-		char cur[KEY_MAX * 2];
-		http_cursor_encode(last, cur, sizeof(cur));
-		strbuf_add_json_str(&o, cur);
-	} else {
-		strbuf_addstr(&o, "null");
-	}
-	strbuf_addch(&o, '}');
-	http_json(req, 200, o.buf);
-	{
-		struct strbuf detail = STRBUF_INIT;
-		strbuf_addf(&detail, "%d overrides: %s", n, ids.buf);
-		http_audit(req, "override.list", req->user->scope[0] ? req->user->scope : "all",
-			   detail.buf);
-		strbuf_release(&detail);
-	}
+	http_page_finish(req, &o, rc == SQLITE_ROW, last, "override.list", "overrides", n, ids.buf);
 done:
 	store_stmt_done(st);
 	free(v);

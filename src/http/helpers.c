@@ -55,3 +55,27 @@ bool http_member_str(struct http_req *req, json_t *o, const char *key, const cha
 	*out = json_string_value(v);
 	return true;
 }
+
+void http_page_close(struct strbuf *o, bool more, const char *last)
+{
+	strbuf_addstr(o, "],\"next_cursor\":");
+	if (more) {
+		char cur[128];
+		http_cursor_encode(last, cur, sizeof(cur));
+		strbuf_add_json_str(o, cur);
+	} else {
+		strbuf_addstr(o, "null");
+	}
+	strbuf_addch(o, '}');
+}
+
+void http_page_finish(struct http_req *req, struct strbuf *o, bool more, const char *last,
+		      const char *action, const char *what, int n, const char *ids)
+{
+	struct strbuf detail = STRBUF_INIT;
+	http_page_close(o, more, last);
+	http_json(req, 200, o->buf);
+	strbuf_addf(&detail, "%d %s: %s", n, what, ids);
+	http_audit(req, action, req->user->scope[0] ? req->user->scope : "all", detail.buf);
+	strbuf_release(&detail);
+}

@@ -93,6 +93,15 @@ json_t *http_body_object(struct http_req *req);
 /* Member key as a string: *out NULL when absent or null; false after
  * answering 400 when it is another type or holds a NUL byte. */
 bool http_member_str(struct http_req *req, json_t *o, const char *key, const char **out);
+/* Ends a list page that o began with {"items":[ and filled with its
+ * items: appends ],"next_cursor": (the cursor of last, the key of the
+ * page's last item, when more rows follow; else null) and the closing }. */
+void http_page_close(struct strbuf *o, bool more, const char *last);
+/* http_page_close, then answers 200 with o and audits action on the user's
+ * scope ("all" when unscoped) with the detail "N what: ids" (ids: the
+ * listed items' ids, comma separated). */
+void http_page_finish(struct http_req *req, struct strbuf *o, bool more, const char *last,
+		      const char *action, const char *what, int n, const char *ids);
 
 /* Route tables contributed by domains (defined in each domain's http file). */
 extern const struct http_route registry_routes[];

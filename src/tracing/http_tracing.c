@@ -438,23 +438,7 @@ static void cases_list(struct http_req *req)
 		db_fail(req, st, "cases");
 		goto done;
 	}
-	strbuf_addstr(&o, "],\"next_cursor\":");
-	if (rc == SQLITE_ROW) {
-		char cur[KEY_MAX * 2];
-		http_cursor_encode(last, cur, sizeof(cur));
-		strbuf_add_json_str(&o, cur);
-	} else {
-		strbuf_addstr(&o, "null");
-	}
-	strbuf_addch(&o, '}');
-	http_json(req, 200, o.buf);
-	{
-		struct strbuf detail = STRBUF_INIT;
-		strbuf_addf(&detail, "%d cases: %s", n, ids.buf);
-		http_audit(req, "case.list", req->user->scope[0] ? req->user->scope : "all",
-			   detail.buf);
-		strbuf_release(&detail);
-	}
+	http_page_finish(req, &o, rc == SQLITE_ROW, last, "case.list", "cases", n, ids.buf);
 done:
 	store_stmt_done(st);
 	strbuf_release(&o);
