@@ -36,3 +36,5 @@ fi
 
 mkdir -p web/vendor
 cp -u node_modules/echarts/dist/echarts.min.js web/vendor/echarts.min.js
+# Ed25519 in the browser for the offline code verifier (tweetnacl, Unlicense)
+cp -u node_modules/tweetnacl/nacl-fast.min.js web/vendor/nacl-fast.min.js
