@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "healthcode/hc_int.h"
 #include "http/http.h"
 #include "lib/util.h"
 #include "store/store.h"
@@ -43,41 +44,6 @@
 #define APPEAL_PERSON_LIST_MAX 100
 #define REASON_MAX 512
 #define KEY_MAX 32
-
-/* ---------------- JSON pieces ---------------- */
-
-static void time_member(struct strbuf *o, const char *key, int64_t t)
-{
-	char ts[32];
-	strbuf_addch(o, ',');
-	strbuf_add_json_str(o, key);
-	if (t)
-		strbuf_addf(o, ":\"%s\"", fk_format_time(t, ts, sizeof(ts)));
-	else
-		strbuf_addstr(o, ":null");
-}
-
-/* ,"key":{"username",["role",]"role_zh"} or null when username is "" */
-static void user_member(struct strbuf *o, const char *key, const char *username,
-			const char *role, bool with_role)
-{
-	enum role r;
-	strbuf_addch(o, ',');
-	strbuf_add_json_str(o, key);
-	if (!*username) {
-		strbuf_addstr(o, ":null");
-		return;
-	}
-	strbuf_addstr(o, ":{\"username\":");
-	strbuf_add_json_str(o, username);
-	if (with_role) {
-		strbuf_addstr(o, ",\"role\":");
-		strbuf_add_json_str(o, role);
-	}
-	strbuf_addstr(o, ",\"role_zh\":");
-	strbuf_add_json_str(o, role_parse(role, &r) ? role_label_zh(r) : role);
-	strbuf_addch(o, '}');
-}
 
 /* ---------------- the person's view ---------------- */
 
@@ -94,14 +60,14 @@ static void person_appeal_json(struct strbuf *o, sqlite3_stmt *st, int64_t now)
 	strbuf_add_json_str(o, http_col(st, 1));
 	strbuf_addstr(o, ",\"text\":");
 	strbuf_add_json_str(o, http_col(st, 2));
-	time_member(o, "filed_at", sqlite3_column_int64(st, 3));
-	time_member(o, "due_at", due);
+	hc_time_member(o, "filed_at", sqlite3_column_int64(st, 3));
+	hc_time_member(o, "due_at", due);
 	strbuf_addstr(o, ",\"status\":");
 	strbuf_add_json_str(o, status);
 	strbuf_addstr(o, ",\"outcome\":");
 	strbuf_add_json_str(o, http_col(st, 6));
-	user_member(o, "owner", http_col(st, 7), http_col(st, 8), false);
-	time_member(o, "decided_at", sqlite3_column_int64(st, 9));
+	hc_user_member(o, "owner", http_col(st, 7), http_col(st, 8), false);
+	hc_time_member(o, "decided_at", sqlite3_column_int64(st, 9));
 	strbuf_addf(o, ",\"overdue\":%s}",
 		    !strcmp(status, "open") && due < now ? "true" : "false");
 }
@@ -135,22 +101,7 @@ enum fk_status hc_person_appeals_json(sqlite3 *db, int64_t person_id, struct str
 	return s;
 }
 
-/* ---------------- helpers ---------------- */
-
-static void db_fail(struct http_req *req, sqlite3 *db, const char *what)
-{
-	struct fk_err err;
-	fk_fail(&err, FK_EDB, "%s: %s", what, db ? sqlite3_errmsg(db) : "no connection");
-	http_fail(req, FK_EDB, &err);
-}
-
-static bool blank(const char *s)
-{
-	for (; *s; s++)
-		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
-			return false;
-	return true;
-}
+/* ---------------- helpers (more in hc_int.h) ---------------- */
 
 /* The member "text": required, not blank, at most APPEAL_TEXT_MAX bytes.
  * false after answering. */
@@ -158,7 +109,7 @@ static bool text_member(struct http_req *req, json_t *o, const char *what, const
 {
 	if (!http_member_str(req, o, "text", text))
 		return false;
-	if (!*text || blank(*text)) {
+	if (!*text || hc_blank(*text)) {
 		http_error(req, 422, NULL, "'text' is required: %s", what);
 		return false;
 	}
@@ -258,7 +209,7 @@ static bool appeal_owner(struct http_req *req, const char *grid, int64_t *owner,
 	}
 	bool ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
 	if (!ok)
-		db_fail(req, sqlite3_db_handle(st), "appeal owner");
+		hc_db_fail(req, sqlite3_db_handle(st), "appeal owner");
 	store_stmt_done(st);
 	return ok;
 }
@@ -363,7 +314,7 @@ static void person_appeal_answer(struct http_req *req, int64_t id, int status)
 	} else if (rc == SQLITE_DONE) {
 		http_error(req, 404, NULL, "no appeal %" PRId64 " of yours", id);
 	} else {
-		db_fail(req, sqlite3_db_handle(st), "appeal");
+		hc_db_fail(req, sqlite3_db_handle(st), "appeal");
 	}
 	store_stmt_done(st);
 	strbuf_release(&o);
@@ -404,7 +355,7 @@ static void me_appeal_post(struct http_req *req)
 	}
 	sqlite3_bind_int64(st, 1, fl.person_id);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		db_fail(req, sqlite3_db_handle(st), "appeal person");
+		hc_db_fail(req, sqlite3_db_handle(st), "appeal person");
 		goto done;
 	}
 	fk_strlcpy(grid, http_col(st, 0), sizeof(grid));
@@ -531,7 +482,7 @@ static void me_appeal_withdraw(struct http_req *req)
 		return;
 	}
 	if (rc != SQLITE_ROW) {
-		db_fail(req, store_reader(), "appeal");
+		hc_db_fail(req, store_reader(), "appeal");
 		return;
 	}
 	if (strcmp(status, "open")) {
@@ -589,15 +540,15 @@ static void staff_appeal_json(struct strbuf *o, sqlite3_stmt *st, int64_t now)
 	strbuf_addstr(o, *rules == '[' ? rules : "[]");
 	strbuf_addstr(o, ",\"text\":");
 	strbuf_add_json_str(o, http_col(st, 8));
-	time_member(o, "filed_at", sqlite3_column_int64(st, 9));
-	time_member(o, "due_at", due);
+	hc_time_member(o, "filed_at", sqlite3_column_int64(st, 9));
+	hc_time_member(o, "due_at", due);
 	strbuf_addstr(o, ",\"status\":");
 	strbuf_add_json_str(o, status);
 	strbuf_addstr(o, ",\"outcome\":");
 	strbuf_add_json_str(o, http_col(st, 12));
-	user_member(o, "owner", http_col(st, 13), http_col(st, 14), true);
-	user_member(o, "decided_by", http_col(st, 15), http_col(st, 16), true);
-	time_member(o, "decided_at", sqlite3_column_int64(st, 17));
+	hc_user_member(o, "owner", http_col(st, 13), http_col(st, 14), true);
+	hc_user_member(o, "decided_by", http_col(st, 15), http_col(st, 16), true);
+	hc_time_member(o, "decided_at", sqlite3_column_int64(st, 17));
 	strbuf_addf(o, ",\"overdue\":%s,\"policy_version\":",
 		    !strcmp(status, "open") && due < now ? "true" : "false");
 	strbuf_add_json_str(o, http_col(st, 18));
@@ -639,7 +590,7 @@ static bool staff_appeal(struct http_req *req, int64_t id, int status_code, int6
 	} else if (rc == SQLITE_DONE) {
 		http_error(req, 404, NULL, "no appeal %" PRId64 " in your scope", id);
 	} else {
-		db_fail(req, sqlite3_db_handle(st), "appeal");
+		hc_db_fail(req, sqlite3_db_handle(st), "appeal");
 	}
 	store_stmt_done(st);
 	strbuf_release(&o);
@@ -782,7 +733,7 @@ static void appeals_list(struct http_req *req)
 		snprintf(last, sizeof(last), "%" PRId64, id);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(req, sqlite3_db_handle(st), "appeals");
+		hc_db_fail(req, sqlite3_db_handle(st), "appeals");
 		goto done;
 	}
 	http_page_finish(req, &o, rc == SQLITE_ROW, last, "appeal.list", "appeals", n, ids.buf);

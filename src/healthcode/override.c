@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "healthcode/hc_int.h"
 #include "http/http.h"
 #include "lib/util.h"
 #include "store/store.h"
@@ -189,8 +190,7 @@ static void ovr_from_row(sqlite3_stmt *st, int64_t now, struct ovr *v)
 	fk_strlcpy(v->policy_version, http_col(st, 19), sizeof(v->policy_version));
 }
 
-/* ,"key":"ISO" or null when t is 0 */
-static void time_member(struct strbuf *o, const char *key, int64_t t)
+void hc_time_member(struct strbuf *o, const char *key, int64_t t)
 {
 	char ts[32];
 	strbuf_addch(o, ',');
@@ -201,9 +201,8 @@ static void time_member(struct strbuf *o, const char *key, int64_t t)
 		strbuf_addstr(o, ":null");
 }
 
-/* ,"key":{"username","role","role_zh"} or null when username is "" */
-static void user_member(struct strbuf *o, const char *key, const char *username,
-			const char *role)
+void hc_user_member(struct strbuf *o, const char *key, const char *username, const char *role,
+		    bool with_role)
 {
 	enum role r;
 	strbuf_addch(o, ',');
@@ -214,8 +213,10 @@ static void user_member(struct strbuf *o, const char *key, const char *username,
 	}
 	strbuf_addstr(o, ":{\"username\":");
 	strbuf_add_json_str(o, username);
-	strbuf_addstr(o, ",\"role\":");
-	strbuf_add_json_str(o, role);
+	if (with_role) {
+		strbuf_addstr(o, ",\"role\":");
+		strbuf_add_json_str(o, role);
+	}
 	strbuf_addstr(o, ",\"role_zh\":");
 	strbuf_add_json_str(o, role_parse(role, &r) ? role_label_zh(r) : role);
 	strbuf_addch(o, '}');
@@ -240,13 +241,13 @@ static void ovr_json(struct strbuf *o, const struct ovr *v)
 {
 	ovr_common_json(o, v);
 	strbuf_addf(o, ",\"persons\":%" PRId64, v->persons);
-	time_member(o, "end_at", v->end_at);
-	user_member(o, "requested_by", v->req_user, v->req_role);
-	time_member(o, "requested_at", v->requested_at);
-	user_member(o, "approved_by", v->appr_user, v->appr_role);
-	time_member(o, "approved_at", v->approved_at);
-	user_member(o, "closed_by", v->closed_user, v->closed_role);
-	time_member(o, "closed_at", v->closed_at);
+	hc_time_member(o, "end_at", v->end_at);
+	hc_user_member(o, "requested_by", v->req_user, v->req_role, true);
+	hc_time_member(o, "requested_at", v->requested_at);
+	hc_user_member(o, "approved_by", v->appr_user, v->appr_role, true);
+	hc_time_member(o, "approved_at", v->approved_at);
+	hc_user_member(o, "closed_by", v->closed_user, v->closed_role, true);
+	hc_time_member(o, "closed_at", v->closed_at);
 	strbuf_addstr(o, ",\"policy_version\":");
 	strbuf_add_json_str(o, v->policy_version);
 	strbuf_addch(o, '}');
@@ -260,14 +261,14 @@ static void ovr_person_json(struct strbuf *o, const struct ovr *v)
 	if (!strcmp(v->status, "revoked") && v->closed_at && v->closed_at < end)
 		end = v->closed_at;
 	ovr_common_json(o, v);
-	time_member(o, "start", v->approved_at);
-	time_member(o, "end", end);
-	user_member(o, "requested_by", v->req_user, v->req_role);
-	time_member(o, "requested_at", v->requested_at);
-	user_member(o, "approved_by", v->appr_user, v->appr_role);
-	time_member(o, "approved_at", v->approved_at);
-	user_member(o, "closed_by", v->closed_user, v->closed_role);
-	time_member(o, "closed_at", v->closed_at);
+	hc_time_member(o, "start", v->approved_at);
+	hc_time_member(o, "end", end);
+	hc_user_member(o, "requested_by", v->req_user, v->req_role, true);
+	hc_time_member(o, "requested_at", v->requested_at);
+	hc_user_member(o, "approved_by", v->appr_user, v->appr_role, true);
+	hc_time_member(o, "approved_at", v->approved_at);
+	hc_user_member(o, "closed_by", v->closed_user, v->closed_role, true);
+	hc_time_member(o, "closed_at", v->closed_at);
 	strbuf_addch(o, '}');
 }
 
@@ -312,7 +313,7 @@ enum fk_status hc_person_overrides_json(sqlite3 *db, int64_t person_id, struct s
 
 /* ---------------- handlers: helpers ---------------- */
 
-static void db_fail(struct http_req *req, sqlite3 *db, const char *what)
+void hc_db_fail(struct http_req *req, sqlite3 *db, const char *what)
 {
 	struct fk_err err;
 	fk_fail(&err, FK_EDB, "%s: %s", what, db ? sqlite3_errmsg(db) : "no connection");
@@ -374,7 +375,7 @@ static bool ovr_load(struct http_req *req, struct ovr *v)
 	} else if (rc == SQLITE_DONE) {
 		http_error(req, 404, NULL, "no override '%s' in your scope", key);
 	} else {
-		db_fail(req, sqlite3_db_handle(st), "override");
+		hc_db_fail(req, sqlite3_db_handle(st), "override");
 	}
 	store_stmt_done(st);
 	return ok;
@@ -469,7 +470,7 @@ static int cmp_pick(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static bool blank(const char *s)
+bool hc_blank(const char *s)
 {
 	for (; *s; s++)
 		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
@@ -501,7 +502,7 @@ static bool override_fields(struct http_req *req, json_t *o, const struct policy
 		http_error(req, 422, NULL, "unknown category '%s'; one of: %s", *category, cats.buf);
 		goto done;
 	}
-	if (!*reason || blank(*reason)) {
+	if (!*reason || hc_blank(*reason)) {
 		http_error(req, 422, NULL,
 			   "'reason' is required: say in words why (the category alone is not enough)");
 		goto done;
@@ -577,7 +578,7 @@ static bool override_persons(struct http_req *req, json_t *arr, struct pick **pi
 		sqlite3_bind_text(st, 1, s, -1, SQLITE_TRANSIENT);
 		int rc = sqlite3_step(st);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			db_fail(req, sqlite3_db_handle(st), "override person");
+			hc_db_fail(req, sqlite3_db_handle(st), "override person");
 			goto done;
 		}
 		if (rc == SQLITE_DONE || !access_scope_contains(req->user->scope, http_col(st, 1))) {
@@ -934,7 +935,7 @@ static void override_get(struct http_req *req)
 		strbuf_addstr(&o, "}}");
 	}
 	if (rc != SQLITE_DONE) {
-		db_fail(req, sqlite3_db_handle(st), "override persons");
+		hc_db_fail(req, sqlite3_db_handle(st), "override persons");
 		goto done;
 	}
 	strbuf_addstr(&o, "]}");
@@ -1008,7 +1009,7 @@ static void overrides_list(struct http_req *req)
 		snprintf(last, sizeof(last), "%" PRId64, v->id);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(req, sqlite3_db_handle(st), "overrides");
+		hc_db_fail(req, sqlite3_db_handle(st), "overrides");
 		goto done;
 	}
 	http_page_finish(req, &o, rc == SQLITE_ROW, last, "override.list", "overrides", n, ids.buf);
