@@ -412,6 +412,9 @@ static void keys_get(struct http_req *req)
 	tk_keys_put(ks);
 	req->status = 200;
 	req->content_type = "application/json; charset=utf-8";
+	/* public and the same for everyone: verifiers may keep it a while
+	 * (a revocation reaches them within that time) */
+	req->cache_control = "public, max-age=5";
 }
 
 static void verify_post(struct http_req *req)

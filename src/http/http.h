@@ -45,6 +45,7 @@ struct http_req {
 	struct strbuf out;
 	const char *content_type;
 	const char *retry_after;
+	const char *cache_control; /* NULL: "no-store" (API answers hold personal data) */
 	const char *allow; /* Allow header of a 405 */
 };
 

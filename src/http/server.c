@@ -427,7 +427,8 @@ static enum MHD_Result send_req(struct MHD_Connection *conn, struct http_req *re
 	}
 	if (!empty && req->content_type)
 		MHD_add_response_header(resp, "Content-Type", req->content_type);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Cache-Control",
+				req->cache_control ? req->cache_control : "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (req->retry_after)
 		MHD_add_response_header(resp, "Retry-After", req->retry_after);

@@ -34,6 +34,7 @@ test('a token signed by the CLI verifies with node\'s Ed25519 and the published 
   eq(r.status, 200);
   assert(/application\/json/.test(r.headers.get('content-type')), 'json');
   eq(r.body.token_prefix, 'FK1:C:');
+  eq(r.headers.get('cache-control'), 'public, max-age=5', 'public keys may be cached briefly');
   const rows = sql(S.db, 'SELECT kid, hex(public_key) FROM code_keys ORDER BY kid').split('\n').map(l => l.split('|'));
   eq(r.body.keys.map(k => [k.kid, k.alg, Buffer.from(k.public_key, 'base64').toString('hex').toUpperCase(), k.status]),
     rows.map(([kid, hex]) => [Number(kid), 'Ed25519', hex, 'active']));
