@@ -685,7 +685,7 @@ static void appeals_list(struct http_req *req)
 	int limit, n = 0, rc;
 	int64_t before = INT64_MAX, now = fk_now();
 	bool overdue, mine, unassigned;
-	const char *status = http_query(req, "status");
+	const char *status;
 
 	if (!http_reader(req) || !http_page_params(req, &limit, after, sizeof(after)) ||
 	    !flag_param(req, "overdue", &overdue) || !flag_param(req, "mine", &mine) ||
@@ -695,17 +695,8 @@ static void appeals_list(struct http_req *req)
 		http_error(req, 400, NULL, "cursor is not valid");
 		return;
 	}
-	if (status && !*status)
-		status = NULL;
-	if (status) {
-		bool known = false;
-		for (size_t i = 0; i < FK_ARRAY_LEN(statuses); i++)
-			known |= !strcmp(status, statuses[i]);
-		if (!known) {
-			http_error(req, 400, NULL, "status must be open, upheld, corrected or withdrawn");
-			return;
-		}
-	}
+	if (!hc_status_param(req, statuses, FK_ARRAY_LEN(statuses), &status))
+		return;
 	if (!(st = store_reader_stmt(sql, &err))) {
 		http_fail(req, FK_EDB, &err);
 		return;

@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "http/http.h"
@@ -18,6 +19,11 @@ void hc_user_member(struct strbuf *o, const char *key, const char *username, con
 		    bool with_role);
 /* Answers 500 (FK_EDB) "what: <sqlite message>" ("no connection" when db is NULL). */
 void hc_db_fail(struct http_req *req, sqlite3 *db, const char *what);
+/* The query parameter "status" (NULL when absent or empty) in *out: one
+ * of the n names of allowed, else false after answering 400 "status must
+ * be a, b or c". */
+bool hc_status_param(struct http_req *req, const char *const *allowed, size_t n,
+		     const char **out);
 /* True when s holds only spaces, tabs and line ends (or nothing). */
 bool hc_blank(const char *s);
 

@@ -470,6 +470,27 @@ static int cmp_pick(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
+bool hc_status_param(struct http_req *req, const char *const *allowed, size_t n,
+		     const char **out)
+{
+	const char *v = http_query(req, "status");
+	struct strbuf names = STRBUF_INIT;
+	*out = NULL;
+	if (!v || !*v)
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(v, allowed[i])) {
+			*out = allowed[i];
+			return true;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(&names, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", allowed[i]);
+	http_error(req, 400, NULL, "status must be %s", names.buf);
+	strbuf_release(&names);
+	return false;
+}
+
 bool hc_blank(const char *s)
 {
 	for (; *s; s++)
@@ -964,7 +985,7 @@ static void overrides_list(struct http_req *req)
 	char after[KEY_MAX], hi[SCOPE_MAX + 2], last[KEY_MAX] = "";
 	int limit, n = 0, rc;
 	int64_t before = INT64_MAX, now = fk_now();
-	const char *status = http_query(req, "status");
+	const char *status;
 
 	if (!http_reader(req) || !http_page_params(req, &limit, after, sizeof(after)))
 		return;
@@ -972,18 +993,8 @@ static void overrides_list(struct http_req *req)
 		http_error(req, 400, NULL, "cursor is not valid");
 		return;
 	}
-	if (status && !*status)
-		status = NULL;
-	if (status) {
-		bool known = false;
-		for (size_t i = 0; i < FK_ARRAY_LEN(statuses); i++)
-			known |= !strcmp(status, statuses[i]);
-		if (!known) {
-			http_error(req, 400, NULL,
-				   "status must be pending, active, expired, refused or revoked");
-			return;
-		}
-	}
+	if (!hc_status_param(req, statuses, FK_ARRAY_LEN(statuses), &status))
+		return;
 	if (!(st = store_reader_stmt(sql, &err))) {
 		http_fail(req, FK_EDB, &err);
 		return;
