@@ -36,7 +36,6 @@
 #define VENUE_SIG_BYTES 10
 #define VENUE_SIG_CHARS 16 /* base32 of 10 bytes */
 #define VENUE_KEY_META "venue_key"
-#define VENUE_KEY_HEX (VENUE_KEY_BYTES * 2)
 
 static const char b32_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
@@ -98,72 +97,10 @@ static void venue_sig(const unsigned char key[VENUE_KEY_BYTES], const char *code
 	sodium_memzero(mac, sizeof(mac));
 }
 
-/* Parses meta's hex into key; false if it is not exactly 64 hex digits. */
-static bool key_from_hex(const char *hex, unsigned char key[VENUE_KEY_BYTES])
-{
-	size_t got = 0;
-	if (strlen(hex) != VENUE_KEY_HEX)
-		return false;
-	if (sodium_hex2bin(key, VENUE_KEY_BYTES, hex, VENUE_KEY_HEX, NULL, &got, NULL) != 0 ||
-	    got != VENUE_KEY_BYTES)
-		return false;
-	return true;
-}
-
-static enum fk_status key_read(sqlite3 *db, unsigned char key[VENUE_KEY_BYTES], bool *found,
-			       struct fk_err *err)
-{
-	char hex[VENUE_KEY_HEX + 2];
-	enum fk_status st = FK_OK;
-	*found = store_meta_get(db, VENUE_KEY_META, hex, sizeof(hex));
-	if (*found && !key_from_hex(hex, key))
-		st = fk_fail(err, FK_EDB, "meta '%s' is not %d hex digits", VENUE_KEY_META,
-			     VENUE_KEY_HEX);
-	sodium_memzero(hex, sizeof(hex));
-	return st;
-}
-
 enum fk_status venue_key_get(sqlite3 *db, bool create, unsigned char key[VENUE_KEY_BYTES],
 			     struct fk_err *err)
 {
-	unsigned char fresh[VENUE_KEY_BYTES];
-	char hex[VENUE_KEY_HEX + 1];
-	sqlite3_stmt *ins = NULL;
-	bool found = false;
-	enum fk_status st = key_read(db, key, &found, err);
-	if (st || found)
-		return st;
-	if (!create)
-		return fk_fail(err, FK_ENOTFOUND, "no venue key in meta '%s'", VENUE_KEY_META);
-
-	if (sodium_init() < 0)
-		return fk_fail(err, FK_EIO, "cannot initialise libsodium");
-	randombytes_buf(fresh, sizeof(fresh));
-	sodium_bin2hex(hex, sizeof(hex), fresh, sizeof(fresh));
-	ins = store_prepare(db,
-			    "INSERT INTO meta(key, value) VALUES(?1, ?2)"
-			    " ON CONFLICT(key) DO NOTHING",
-			    err);
-	if (!ins) {
-		st = FK_EDB;
-		goto wipe;
-	}
-	sqlite3_bind_text(ins, 1, VENUE_KEY_META, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ins, 2, hex, -1, SQLITE_STATIC);
-	if (sqlite3_step(ins) != SQLITE_DONE) {
-		st = fk_fail(err, FK_EDB, "cannot store the venue key: %s", sqlite3_errmsg(db));
-		goto finalize;
-	}
-	/* read back: another process may have stored its key first */
-	st = key_read(db, key, &found, err);
-	if (!st && !found)
-		st = fk_fail(err, FK_EDB, "venue key vanished after it was stored");
-finalize:
-	sqlite3_finalize(ins);
-wipe:
-	sodium_memzero(fresh, sizeof(fresh));
-	sodium_memzero(hex, sizeof(hex));
-	return st;
+	return store_meta_key(db, VENUE_KEY_META, "venue key", VENUE_KEY_BYTES, create, key, err);
 }
 
 bool venue_payload_make(const unsigned char key[VENUE_KEY_BYTES], const char *code, char *out,

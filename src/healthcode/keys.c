@@ -44,7 +44,6 @@
 #include "lib/banned.h"
 
 #define PSEUDO_META "pseudonym_key"
-#define PSEUDO_HEX (TK_PSEUDO_KEY_BYTES * 2)
 #define CLI_ORIGIN "cli"
 #define KEYS_JSON_MAX (1024 * 1024) /* bytes of a --keys file */
 
@@ -393,60 +392,11 @@ end:
 
 /* ---------------------------------------------------------------- pseudonyms */
 
-static enum fk_status pseudo_read(sqlite3 *db, unsigned char key[TK_PSEUDO_KEY_BYTES],
-				  bool *found, struct fk_err *err)
-{
-	char hex[PSEUDO_HEX + 2];
-	size_t got = 0;
-	enum fk_status st = FK_OK;
-	*found = store_meta_get(db, PSEUDO_META, hex, sizeof(hex));
-	if (*found && (strlen(hex) != PSEUDO_HEX ||
-		       sodium_hex2bin(key, TK_PSEUDO_KEY_BYTES, hex, PSEUDO_HEX, NULL, &got,
-				      NULL) != 0 ||
-		       got != TK_PSEUDO_KEY_BYTES))
-		st = fk_fail(err, FK_EDB, "meta '%s' is not %d hex digits", PSEUDO_META,
-			     PSEUDO_HEX);
-	sodium_memzero(hex, sizeof(hex));
-	return st;
-}
-
 enum fk_status tk_pseudo_key(sqlite3 *db, bool create, unsigned char key[TK_PSEUDO_KEY_BYTES],
 			     struct fk_err *err)
 {
-	unsigned char fresh[TK_PSEUDO_KEY_BYTES];
-	char hex[PSEUDO_HEX + 1];
-	bool found = false;
-	enum fk_status st = pseudo_read(db, key, &found, err);
-	if (st || found)
-		return st;
-	if (!create)
-		return fk_fail(err, FK_ENOTFOUND, "no pseudonym key in meta '%s'", PSEUDO_META);
-	if (sodium_init() < 0)
-		return fk_fail(err, FK_EIO, "cannot initialise libsodium");
-	randombytes_buf(fresh, sizeof(fresh));
-	sodium_bin2hex(hex, sizeof(hex), fresh, sizeof(fresh));
-	sqlite3_stmt *ins = store_prepare(db,
-					  "INSERT INTO meta(key, value) VALUES(?1, ?2)"
-					  " ON CONFLICT(key) DO NOTHING",
-					  err);
-	if (!ins) {
-		st = FK_EDB;
-		goto wipe;
-	}
-	sqlite3_bind_text(ins, 1, PSEUDO_META, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ins, 2, hex, -1, SQLITE_STATIC);
-	st = step_done(db, ins, "store the pseudonym key", err);
-	sqlite3_finalize(ins);
-	if (st)
-		goto wipe;
-	/* read back: another process may have stored its key first */
-	st = pseudo_read(db, key, &found, err);
-	if (!st && !found)
-		st = fk_fail(err, FK_EDB, "pseudonym key vanished after it was stored");
-wipe:
-	sodium_memzero(fresh, sizeof(fresh));
-	sodium_memzero(hex, sizeof(hex));
-	return st;
+	return store_meta_key(db, PSEUDO_META, "pseudonym key", TK_PSEUDO_KEY_BYTES, create, key,
+			      err);
 }
 
 void tk_pseudonym(const unsigned char key[TK_PSEUDO_KEY_BYTES], int64_t person_id,
@@ -568,7 +518,7 @@ enum fk_status tk_server_pseudo_key(unsigned char key[TK_PSEUDO_KEY_BYTES], stru
 	 * stored, never changes, so racing threads read the same one */
 	sqlite3 *r = store_reader();
 	bool found = false;
-	st = r ? pseudo_read(r, key, &found, err) : fk_fail(err, FK_EDB, "no database reader");
+	st = r ? store_meta_key_read(r, PSEUDO_META, TK_PSEUDO_KEY_BYTES, key, &found, err) : fk_fail(err, FK_EDB, "no database reader");
 	if (!st && !found) {
 		sqlite3 *w = store_writer_lock();
 		st = w ? tk_pseudo_key(w, true, key, err) : fk_fail(err, FK_EDB, "no database writer");

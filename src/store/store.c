@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,4 +349,63 @@ void store_shutdown(void)
 	pthread_mutex_unlock(&writer_mu);
 	free(server_path);
 	server_path = NULL;
+}
+
+enum fk_status store_meta_key_read(sqlite3 *db, const char *name, size_t bytes,
+				   unsigned char *key, bool *found, struct fk_err *err)
+{
+	char hex[STORE_META_KEY_MAX * 2 + 2];
+	size_t got = 0;
+	enum fk_status st = FK_OK;
+	if (bytes == 0 || bytes > STORE_META_KEY_MAX)
+		return fk_fail(err, FK_EINVAL, "meta key '%s': %zu bytes is out of range", name,
+			       bytes);
+	*found = store_meta_get(db, name, hex, sizeof(hex));
+	if (*found && (strlen(hex) != bytes * 2 ||
+		       sodium_hex2bin(key, bytes, hex, bytes * 2, NULL, &got, NULL) != 0 ||
+		       got != bytes))
+		st = fk_fail(err, FK_EDB, "meta '%s' is not %zu hex digits", name, bytes * 2);
+	sodium_memzero(hex, sizeof(hex));
+	return st;
+}
+
+enum fk_status store_meta_key(sqlite3 *db, const char *name, const char *what, size_t bytes,
+			      bool create, unsigned char *key, struct fk_err *err)
+{
+	unsigned char fresh[STORE_META_KEY_MAX];
+	char hex[STORE_META_KEY_MAX * 2 + 1];
+	sqlite3_stmt *ins = NULL;
+	bool found = false;
+	enum fk_status st = store_meta_key_read(db, name, bytes, key, &found, err);
+	if (st || found)
+		return st;
+	if (!create)
+		return fk_fail(err, FK_ENOTFOUND, "no %s in meta '%s'", what, name);
+	if (sodium_init() < 0)
+		return fk_fail(err, FK_EIO, "cannot initialise libsodium");
+	randombytes_buf(fresh, bytes);
+	sodium_bin2hex(hex, sizeof(hex), fresh, bytes);
+	ins = store_prepare(db,
+			    "INSERT INTO meta(key, value) VALUES(?1, ?2)"
+			    " ON CONFLICT(key) DO NOTHING",
+			    err);
+	if (!ins) {
+		st = FK_EDB;
+		goto wipe;
+	}
+	sqlite3_bind_text(ins, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 2, hex, -1, SQLITE_STATIC);
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		st = fk_fail(err, FK_EDB, "cannot store the %s: %s", what, sqlite3_errmsg(db));
+		goto wipe;
+	}
+	/* read back: another process may have stored its key first */
+	st = store_meta_key_read(db, name, bytes, key, &found, err);
+	if (!st && !found)
+		st = fk_fail(err, FK_EDB, "%s vanished after it was stored", what);
+wipe:
+	sqlite3_finalize(ins);
+	sodium_memzero(fresh, sizeof(fresh));
+	sodium_memzero(hex, sizeof(hex));
+	return st;
 }

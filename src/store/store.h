@@ -58,6 +58,18 @@ enum fk_status store_meta_set(sqlite3 *db, const char *key, const char *value,
 			      struct fk_err *err);
 /* Copies the value into buf; false if absent. */
 bool store_meta_get(sqlite3 *db, const char *key, char *buf, size_t size);
+/* A secret of `bytes` random bytes (at most STORE_META_KEY_MAX) kept as
+ * hex in meta[name].  store_meta_key_read: *found false when absent;
+ * FK_EDB when the value is not 2 * bytes hex digits. */
+#define STORE_META_KEY_MAX 64
+enum fk_status store_meta_key_read(sqlite3 *db, const char *name, size_t bytes,
+				   unsigned char *key, bool *found, struct fk_err *err);
+/* Reads the secret; when absent and create, stores a fresh random one
+ * (keeping the one another process may have stored first) and reads it
+ * back; when absent and not create, FK_ENOTFOUND.  what names the secret
+ * in messages ("no <what> in meta '<name>'"). */
+enum fk_status store_meta_key(sqlite3 *db, const char *name, const char *what, size_t bytes,
+			      bool create, unsigned char *key, struct fk_err *err);
 
 /* --- server connection discipline --- */
 /* Sets the path used by store_reader() and store_writer_lock(). */
