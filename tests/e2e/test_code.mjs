@@ -184,6 +184,7 @@ test('a health user sees the appeal in the 纠错 queue, an overdue one highligh
   assert((await text(desk, '#ap-overdue-count')).includes('1 件已超期'), 'the count of overdue appeals');
   await desk.click('#ap-filter .seg-btn[data-v="overdue"]');
   await desk.waitForSelector(row, { state: 'detached' });
+  await desk.waitForSelector(late); // the filtered list is drawn (it is empty for a moment)
   eq(await desk.$$eval('#ap-list li.ap-item', l => l.map(e => Number(e.dataset.id))), [lateId], 'only the overdue one');
   await shot(desk, 'appeals');
   await desk.click('#ap-filter .seg-btn[data-v="all"]');
