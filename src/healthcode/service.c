@@ -265,7 +265,7 @@ void healthcode_server_stop(void)
 
 /* The person of {id}: a persons.id or an ID number, in the caller's scope
  * (out of scope is not found). */
-static int64_t person_param(struct http_req *req, sqlite3 *db)
+static int64_t person_param(struct http_req *req)
 {
 	const char *id = req->params[0];
 	struct fk_err err;
@@ -274,7 +274,6 @@ static int64_t person_param(struct http_req *req, sqlite3 *db)
 		numeric ? "SELECT id, grid_code FROM persons WHERE id = ?1"
 			: "SELECT id, grid_code FROM persons WHERE id_number = upper(?1)",
 		&err);
-	(void)db;
 	if (!st) {
 		http_fail(req, FK_EDB, &err);
 		return -1;
@@ -291,10 +290,9 @@ static int64_t person_param(struct http_req *req, sqlite3 *db)
 	return pid;
 }
 
-static bool person_brief(sqlite3 *db, int64_t pid, struct strbuf *o)
+static bool person_brief(int64_t pid, struct strbuf *o)
 {
 	struct fk_err err;
-	(void)db;
 	sqlite3_stmt *st = store_reader_stmt(
 		"SELECT p.name, p.id_number, p.grid_code, coalesce(g.name, '') FROM persons p"
 		" LEFT JOIN regions g ON g.code = p.grid_code WHERE p.id = ?1",
@@ -368,7 +366,7 @@ static enum fk_status code_body(struct http_req *req, int64_t pid, int64_t now, 
 	if ((s = hc_person_code(db, p, pid, now, &f, &a, r, err)))
 		goto out;
 	strbuf_addch(o, '{');
-	if (!person_brief(db, pid, o)) {
+	if (!person_brief(pid, o)) {
 		s = fk_fail(err, FK_EDB, "reading the person");
 		goto out;
 	}
@@ -513,7 +511,7 @@ static void person_code(struct http_req *req)
 		http_error(req, 400, NULL, "'at' must be a time (ISO 8601 with offset)");
 		return;
 	}
-	int64_t pid = person_param(req, db);
+	int64_t pid = person_param(req);
 	if (pid < 0)
 		return;
 	enum fk_status s = code_body(req, pid, at, false, &o, tok, &until, &err);

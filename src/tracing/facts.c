@@ -22,8 +22,8 @@
 	" coalesce(onset_at, first_positive_at) FROM cases "
 #define CONTACT_FACT_SQL                                                                        \
 	"SELECT c.person_id, c.case_id, c.degree, c.exposure_at, c.found_at,"                  \
-	" coalesce(c.via_person, 0), c.household, coalesce(v.name, ''), cs.person_id"          \
-	" FROM contacts c JOIN cases cs ON cs.id = c.case_id"                                  \
+	" coalesce(c.via_person, 0), c.household, coalesce(v.name, '')"                       \
+	" FROM contacts c"                                                                     \
 	" LEFT JOIN venue_keys k ON k.id = c.venue_id LEFT JOIN venues v ON v.code = k.code "
 
 static enum fk_status rows_fail(sqlite3 *db, struct fk_err *err, const char *what)
@@ -57,8 +57,6 @@ static void contact_fact(sqlite3_stmt *st, struct hc_fact *x)
 	/* evidence: the venue, or the household */
 	const char *venue = (const char *)sqlite3_column_text(st, 7);
 	fk_strlcpy(x->text, x->flags ? "同户" : (venue ? venue : ""), sizeof(x->text));
-	/* the case's person id, for "case of person" lookups */
-	x->region[0] = 0;
 }
 
 enum fk_status tracing_code_facts(sqlite3 *db, struct hc_facts *f, struct fk_err *err)
