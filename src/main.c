@@ -9,6 +9,7 @@
 #include "http/http.h"
 #include "policy/policy.h"
 #include "registry/registry.h"
+#include "testing/testing.h"
 #include "tracing/tracing.h"
 
 #include "lib/banned.h"
@@ -22,8 +23,11 @@ struct command {
 static const struct command commands[] = {
 	{"init", cmd_init, "create a database and its first admin"},
 	{"gen", cmd_gen, "generate a real city's tree with a synthetic population"},
-	{"import", cmd_import, "import regions, persons, venues or check-ins from CSV"},
-	{"export", cmd_export, "export venue posters (QR codes)"},
+	{"import", cmd_import, "import regions, persons, venues, check-ins, samples or results"},
+	{"export", cmd_export, "export venue posters or a campaign's missing list"},
+	{"campaign", cmd_campaign, "launch, list and close testing campaigns; add sampling sites"},
+	{"plan-testing", cmd_plan_testing,
+	 "tests, tubes, samplers, sites and lab capacity for a testing round"},
 	{"case", cmd_case, "add a case (linked into transmission chains)"},
 	{"trace", cmd_trace, "list a case's close and secondary contacts"},
 	{"policy", cmd_policy, "check or show a policy file (a protocol edition)"},
@@ -39,7 +43,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: fangkong COMMAND [OPTIONS]   (fangkong COMMAND --help)\n\ncommands:\n", f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 }
 
 int main(int argc, char **argv)

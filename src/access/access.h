@@ -49,6 +49,11 @@ enum perm {
 	PERM_CHECKPOINT = 1 << 11, /* record arrivals and their decision */
 	PERM_POLICY = 1 << 12,     /* switch the policy in force */
 	PERM_CLEAR_ALERTS = 1 << 13, /* clear a fever alert after follow-up */
+	/* testing: campaigns, sites, coverage, missing lists, tasks of the scope */
+	PERM_READ_TESTING = 1 << 14,
+	PERM_MANAGE_TESTING = 1 << 15, /* launch and close campaigns, add sites */
+	PERM_SAMPLE = 1 << 16,         /* bind tubes, register samples */
+	PERM_RESULTS = 1 << 17,        /* post a tube's lab result */
 };
 /* A health role may approve code overrides and decide appeals. */
 bool role_is_health(enum role r);

@@ -29,6 +29,7 @@
  *   print shop syncing DIR) never sees half a poster.
  */
 #include "checkins/checkins.h"
+#include "testing/testing.h"
 
 #include <errno.h>
 #include <ft2build.h>
@@ -1029,6 +1030,8 @@ struct export_kind {
 static const struct export_kind export_kinds[] = {
 	{"venue-posters", export_venue_posters,
 	 "printable posters (PNG and SVG) with each venue's signed QR code"},
+	{"missing", export_missing,
+	 "a campaign's missing list (.xlsx, one sheet per grid) for the grid workers"},
 };
 
 static void export_usage(FILE *f)

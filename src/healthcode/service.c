@@ -325,7 +325,7 @@ static void tests_json(int64_t pid, struct strbuf *o)
 	char a[40], b[40];
 	strbuf_addstr(o, "\"tests\":[");
 	sqlite3_stmt *st = store_reader_stmt(
-		"SELECT sampled_at, resulted_at, result, pooled FROM test_results"
+		"SELECT sampled_at, resulted_at, result, pooled FROM person_results"
 		" WHERE person_id = ?1 ORDER BY sampled_at DESC LIMIT 10",
 		&err);
 	if (st) {

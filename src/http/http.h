@@ -123,6 +123,16 @@ extern const struct http_route appeal_routes[]; /* healthcode/appeal.c */
 extern const size_t appeal_routes_len;
 extern const struct http_route checkpoint_routes[]; /* checkins/checkpoint.c */
 extern const size_t checkpoint_routes_len;
+extern const struct http_route campaign_routes[]; /* testing/campaign.c */
+extern const size_t campaign_routes_len;
+extern const struct http_route sample_routes[]; /* testing/sample.c */
+extern const size_t sample_routes_len;
+extern const struct http_route result_routes[]; /* testing/result.c */
+extern const size_t result_routes_len;
+extern const struct http_route coverage_routes[]; /* testing/coverage.c */
+extern const size_t coverage_routes_len;
+extern const struct http_route plan_routes[]; /* testing/plan.c */
+extern const size_t plan_routes_len;
 
 int cmd_serve(int argc, char **argv);
 

@@ -8,7 +8,7 @@
 #include "lib/strbuf.h"
 
 /* Route slots: one per route table row, plus static files and unmatched. */
-#define METRICS_MAX_ROUTES 192
+#define METRICS_MAX_ROUTES 256
 
 void metrics_init(const char *const *route_names, size_t n);
 /* slot: route index; status: HTTP status; seconds: handling time. */

@@ -46,8 +46,9 @@
 #include "lib/textenc.h"
 #include "lib/util.h"
 #include "registry/registry.h"
-#include "tracing/tracing.h"
 #include "store/store.h"
+#include "testing/testing.h"
+#include "tracing/tracing.h"
 
 #include "lib/banned.h"
 
@@ -783,6 +784,14 @@ int cmd_serve(int argc, char **argv)
 		store_shutdown();
 		return 1;
 	}
+	if (testing_server_start(&err)) {
+		fprintf(stderr, "fangkong serve: %s\n", err.msg);
+		scan_service_stop();
+		tracing_server_stop();
+		healthcode_server_stop();
+		store_shutdown();
+		return 1;
+	}
 	char *real = realpath(web, NULL);
 	web_root = real;
 	if (!real)
@@ -800,6 +809,11 @@ int cmd_serve(int argc, char **argv)
 	add_routes(override_routes, override_routes_len);
 	add_routes(appeal_routes, appeal_routes_len);
 	add_routes(checkpoint_routes, checkpoint_routes_len);
+	add_routes(campaign_routes, campaign_routes_len);
+	add_routes(sample_routes, sample_routes_len);
+	add_routes(result_routes, result_routes_len);
+	add_routes(coverage_routes, coverage_routes_len);
+	add_routes(plan_routes, plan_routes_len);
 	/* metric slots past the routes: not routes, never matched */
 	slot_static = nroutes;
 	route_names[slot_static] = "static";
@@ -828,6 +842,7 @@ int cmd_serve(int argc, char **argv)
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "fangkong serve: cannot listen on %s (in use?)\n", listen);
+		testing_server_stop();
 		scan_service_stop();
 		tracing_server_stop();
 		healthcode_server_stop();
@@ -849,6 +864,7 @@ int cmd_serve(int argc, char **argv)
 	for (int i = 0; i < 1000 && atomic_load(&inflight) > 0; i++)
 		usleep(10000);
 	MHD_stop_daemon(d);
+	testing_server_stop(); /* commits the samples queued */
 	scan_service_stop(); /* commits what is queued, before the index goes */
 	tracing_server_stop();
 	healthcode_server_stop();

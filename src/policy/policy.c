@@ -129,6 +129,8 @@ static const struct keydef keys[] = {
 	KINT("testing", "campaign_core_days", campaign_core_days, 1, DAYS_MAX),
 	KINT("testing", "campaign_designated_hours", campaign_designated_hours, 1, 720),
 	KINT("testing", "exempt_under_age_years", exempt_under_age_years, 0, 18),
+	KINT("testing", "retest_hours", retest_hours, 1, 720),
+	KINT("testing", "resample_hours", resample_hours, 1, 720),
 	KINT("retention", "checkin_days", checkin_retention_days, 1, 3650),
 };
 #define NKEYS FK_ARRAY_LEN(keys)

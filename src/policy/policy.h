@@ -132,6 +132,8 @@ struct policy {
 	int campaign_core_days;        /* core-area campaign deadline */
 	int campaign_designated_hours; /* designated-area campaign deadline */
 	int exempt_under_age_years;    /* infants below this age are not expected */
+	int retest_hours;   /* members of a positive pooled tube: single-tube retest within */
+	int resample_hours; /* members of an invalid tube: resample within */
 
 	/* [retention] */
 	int checkin_retention_days;

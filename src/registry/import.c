@@ -68,6 +68,7 @@
 
 #include "access/access.h"
 #include "checkins/checkins.h"
+#include "testing/testing.h"
 #include "lib/csv.h"
 #include "lib/mapfile.h"
 #include "lib/rejects.h"
@@ -1158,6 +1159,10 @@ static void import_usage(FILE *f)
 	      "  persons  id_number,name,phone,grid_code,household,occupation\n"
 	      "  venues   code,name,region_code,kind\n"
 	      "  checkins id_number,venue_code,time (time ISO 8601 with offset)\n"
+	      "  samples  tube,id_number,site,sampled_at,pool_size\n"
+	      "           (fangkong import samples --help for its options)\n"
+	      "  results  tube,result,reported_at (result: negative, positive, invalid)\n"
+	      "           (fangkong import results --help)\n"
 	      "\n"
 	      "Files may be UTF-8 (with or without BOM) or GB18030.  Valid rows are kept;\n"
 	      "each rejected row is written with its line, field and reason to\n"
@@ -1211,6 +1216,11 @@ int cmd_import(int argc, char **argv)
 	char user[64], actor[80];
 	int rc = 1;
 
+	/* samples and results: the testing domain's importers, own options */
+	if (argc > 1 && !strcmp(argv[1], "samples"))
+		return import_samples_cli(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "results"))
+		return import_results_cli(argc, argv);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -1265,7 +1275,7 @@ int cmd_import(int argc, char **argv)
 		}
 	if (!known) {
 		fprintf(stderr, "fangkong import: unknown kind '%s' (regions, persons, venues,"
-			" checkins)\n",
+			" checkins, samples, results)\n",
 			kind_s);
 		return 2;
 	}

@@ -303,6 +303,167 @@ static const char *const store_migrations[] = {
 	" rule TEXT NOT NULL,"
 	" policy_version TEXT NOT NULL,"
 	" PRIMARY KEY(person_id, at)) WITHOUT ROWID;",
+	/* 5: testing campaigns, sites, tubes, samples, lab results, tasks */
+	/* A campaign covers a region subtree (region_code is a prefix of its
+	 * grids).  Its population is frozen at launch: the persons with
+	 * id <= population_max_id living in the area (periodic: with one of
+	 * the occupations; targeted: listed in campaign_targets), less the
+	 * campaign_exempt rows. */
+	"CREATE TABLE campaigns("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK(kind IN ('whole','core','designated','periodic','targeted')),"
+	" region_code TEXT NOT NULL REFERENCES regions(code),"
+	" starts_at INTEGER NOT NULL,"
+	" deadline INTEGER NOT NULL,"
+	" pool_size INTEGER NOT NULL CHECK(pool_size IN (1,5,10,20)),"
+	" status TEXT NOT NULL DEFAULT 'open' CHECK(status IN ('open','closed')),"
+	" population_max_id INTEGER NOT NULL,"
+	" exempt_under_age INTEGER NOT NULL,"
+	" occupations TEXT NOT NULL DEFAULT ''," /* periodic: comma-separated */
+	" created_at INTEGER NOT NULL,"
+	" created_by TEXT NOT NULL,"
+	" policy_version TEXT NOT NULL DEFAULT '',"
+	" closed_at INTEGER,"
+	" CHECK(deadline > starts_at));"
+	"CREATE INDEX campaigns_region ON campaigns(region_code, starts_at);"
+	"CREATE TABLE campaign_targets("
+	" campaign_id INTEGER NOT NULL REFERENCES campaigns(id),"
+	" person_id INTEGER NOT NULL REFERENCES persons(id),"
+	" PRIMARY KEY(campaign_id, person_id)) WITHOUT ROWID;"
+	/* persons of the area not expected: infants under the policy age,
+	 * persons under an isolation order at launch (tested separately) */
+	"CREATE TABLE campaign_exempt("
+	" campaign_id INTEGER NOT NULL REFERENCES campaigns(id),"
+	" person_id INTEGER NOT NULL REFERENCES persons(id),"
+	" reason TEXT NOT NULL CHECK(reason IN ('age','isolation')),"
+	" PRIMARY KEY(campaign_id, person_id)) WITHOUT ROWID;"
+	/* Coverage counters per grid of the area, kept in the transaction
+	 * that writes the sample or the result, so they are exact:
+	 *   expected          population at launch in this grid, less exempt
+	 *   exempt            exempt persons of the grid
+	 *   sampled           persons sampled in the round whose grid (at
+	 *                     sampling) is this one (retests not counted)
+	 *   sampled_expected  of them, those in the expected population
+	 *   resulted          sampled persons with a negative or positive
+	 *                     result (their round tube's or, after an invalid
+	 *                     tube, their resample's)
+	 *   positive          sampled persons in a positive round tube
+	 * missing = expected - sampled_expected. */
+	"CREATE TABLE campaign_grids("
+	" campaign_id INTEGER NOT NULL REFERENCES campaigns(id),"
+	" grid_code TEXT NOT NULL,"
+	" expected INTEGER NOT NULL,"
+	" exempt INTEGER NOT NULL DEFAULT 0,"
+	" sampled INTEGER NOT NULL DEFAULT 0,"
+	" sampled_expected INTEGER NOT NULL DEFAULT 0,"
+	" resulted INTEGER NOT NULL DEFAULT 0,"
+	" positive INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(campaign_id, grid_code)) WITHOUT ROWID;"
+	/* sampling sites; opens/closes in minutes after local midnight (+08:00) */
+	"CREATE TABLE sites("
+	" id INTEGER PRIMARY KEY,"
+	" code TEXT NOT NULL UNIQUE,"
+	" name TEXT NOT NULL,"
+	" region_code TEXT NOT NULL REFERENCES regions(code),"
+	" capacity_per_hour INTEGER NOT NULL CHECK(capacity_per_hour > 0),"
+	" opens INTEGER NOT NULL DEFAULT 420 CHECK(opens BETWEEN 0 AND 1440),"
+	" closes INTEGER NOT NULL DEFAULT 1320 CHECK(closes BETWEEN 0 AND 1440),"
+	" created_at INTEGER NOT NULL,"
+	" created_by TEXT NOT NULL);"
+	"CREATE INDEX sites_region ON sites(region_code);"
+	/* A tube (barcode) is bound once, to a site and (for round, retest
+	 * and resample tubes of a campaign) a campaign.  n counts its
+	 * samples; it closes when full or by hand; the lab's result is
+	 * recorded on it, once. */
+	"CREATE TABLE tubes("
+	" id INTEGER PRIMARY KEY,"
+	" code TEXT NOT NULL UNIQUE,"
+	" campaign_id INTEGER REFERENCES campaigns(id),"
+	" site_id INTEGER NOT NULL REFERENCES sites(id),"
+	" purpose TEXT NOT NULL DEFAULT 'round' CHECK(purpose IN ('round','retest','resample')),"
+	" pool_size INTEGER NOT NULL CHECK(pool_size BETWEEN 1 AND 20),"
+	" n INTEGER NOT NULL DEFAULT 0,"
+	" opened_at INTEGER NOT NULL,"
+	" opened_by TEXT NOT NULL,"
+	" closed_at INTEGER,"
+	" result TEXT CHECK(result IN ('negative','positive','invalid')),"
+	" resulted_at INTEGER,"
+	" lab TEXT NOT NULL DEFAULT '',"
+	" result_by TEXT NOT NULL DEFAULT '',"
+	" CHECK(n BETWEEN 0 AND pool_size));"
+	"CREATE INDEX tubes_campaign ON tubes(campaign_id, purpose, result);"
+	"CREATE INDEX tubes_result ON tubes(result, resulted_at) WHERE result IS NOT NULL;"
+	/* one swab in one tube; grid_code is the person's grid at sampling;
+	 * a person is sampled once per campaign round (retests aside) */
+	"CREATE TABLE samples("
+	" id INTEGER PRIMARY KEY,"
+	" tube_id INTEGER NOT NULL REFERENCES tubes(id),"
+	" person_id INTEGER NOT NULL REFERENCES persons(id),"
+	" campaign_id INTEGER REFERENCES campaigns(id),"
+	" round INTEGER NOT NULL CHECK(round IN (0,1))," /* 1: a round tube */
+	" expected INTEGER NOT NULL CHECK(expected IN (0,1)),"
+	" grid_code TEXT NOT NULL,"
+	" site_id INTEGER NOT NULL REFERENCES sites(id),"
+	" sampled_at INTEGER NOT NULL,"
+	" sampled_by TEXT NOT NULL);"
+	"CREATE UNIQUE INDEX samples_round ON samples(campaign_id, person_id) WHERE round = 1;"
+	"CREATE UNIQUE INDEX samples_tube ON samples(tube_id, person_id);"
+	"CREATE INDEX samples_person ON samples(person_id, sampled_at);"
+	/* samples per site and hour (hour = unix time / 3600), for throughput */
+	"CREATE TABLE site_hours("
+	" campaign_id INTEGER NOT NULL," /* 0: outside campaigns */
+	" site_id INTEGER NOT NULL,"
+	" hour INTEGER NOT NULL,"
+	" samples INTEGER NOT NULL,"
+	" PRIMARY KEY(campaign_id, site_id, hour)) WITHOUT ROWID;"
+	/* Each person's results: the results recorded one by one
+	 * (test_results) and those of the tubes they were sampled into; a
+	 * member of a positive tube of several is 'pool_positive'. */
+	"CREATE VIEW person_results(person_id, ref, sampled_at, resulted_at, result, pooled, tube,"
+	" lab) AS"
+	" SELECT person_id, id, sampled_at, resulted_at, result, pooled, tube, lab"
+	" FROM test_results"
+	" UNION ALL"
+	" SELECT s.person_id, -s.id, s.sampled_at, t.resulted_at,"
+	"  CASE WHEN t.result = 'positive' AND t.n > 1 THEN 'pool_positive' ELSE t.result END,"
+	"  t.n, t.code, t.lab"
+	" FROM samples s JOIN tubes t ON t.id = s.tube_id WHERE t.result IS NOT NULL;"
+	/* Work for people: a kind, whom it is about, the region it is
+	 * assigned to (a grid, a site's region...), a deadline.  Kinds so far:
+	 * retest (member of a positive pooled tube), resample (member of an
+	 * invalid tube); the control loop adds its own. */
+	"CREATE TABLE tasks("
+	" id INTEGER PRIMARY KEY,"
+	" kind TEXT NOT NULL,"
+	" person_id INTEGER REFERENCES persons(id),"
+	" region_code TEXT NOT NULL,"
+	" due_at INTEGER NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'open' CHECK(status IN ('open','done','cancelled')),"
+	" created_at INTEGER NOT NULL,"
+	" source TEXT NOT NULL DEFAULT ''," /* what made it, e.g. 'tube:T000123' */
+	" ref_id INTEGER," /* the record it follows from (tubes.id for retest/resample) */
+	" done_at INTEGER,"
+	" done_by TEXT NOT NULL DEFAULT '',"
+	" note TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX tasks_region ON tasks(region_code, status, due_at);"
+	"CREATE INDEX tasks_person ON tasks(person_id, status);"
+	"CREATE UNIQUE INDEX tasks_once ON tasks(kind, ref_id, person_id) WHERE ref_id IS NOT NULL;"
+	/* a positive single tube: a case candidate until the command confirms
+	 * it (which adds the case) or dismisses it */
+	"CREATE TABLE case_candidates("
+	" id INTEGER PRIMARY KEY,"
+	" person_id INTEGER NOT NULL REFERENCES persons(id),"
+	" tube_id INTEGER NOT NULL REFERENCES tubes(id),"
+	" sampled_at INTEGER NOT NULL,"
+	" resulted_at INTEGER NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'pending' CHECK(status IN ('pending','confirmed','dismissed')),"
+	" case_id INTEGER REFERENCES cases(id),"
+	" decided_at INTEGER,"
+	" decided_by TEXT NOT NULL DEFAULT '',"
+	" note TEXT NOT NULL DEFAULT '',"
+	" UNIQUE(tube_id, person_id));"
+	"CREATE INDEX case_candidates_status ON case_candidates(status, resulted_at);",
 };
 
 #endif

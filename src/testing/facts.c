@@ -9,7 +9,7 @@
 #include "lib/banned.h"
 
 #define TEST_SQL                                                                                \
-	"SELECT person_id, id, sampled_at, resulted_at, result, pooled, tube FROM test_results "
+	"SELECT person_id, ref, sampled_at, resulted_at, result, pooled, tube FROM person_results "
 
 static void test_fact(sqlite3_stmt *st, struct hc_fact *x)
 {
@@ -39,25 +39,32 @@ enum fk_status testing_code_facts_all(sqlite3 *db, int64_t since,
 				      const char *const *occupations, size_t nocc,
 				      struct hc_bulk *b, struct fk_err *err)
 {
-	/* pooled positives of the last 60 days and every later result of
+	/* pooled positives of the last 60 days (results recorded one by one,
+	 * and members of positive tubes of several) and every later result of
 	 * those persons (a retest ends the watch) */
 	enum fk_status s = hc_fill_rows(
 		db,
-		"SELECT t.person_id, t.id, t.sampled_at, t.resulted_at, t.result, t.pooled, t.tube"
-		" FROM test_results t WHERE t.person_id IN (SELECT person_id FROM test_results"
-		"  WHERE result = 'pool_positive' AND sampled_at > ?1 - 60 * 86400)"
-		" AND t.sampled_at > ?1 - 60 * 86400",
+		"WITH watched(person_id) AS ("
+		"  SELECT person_id FROM test_results"
+		"  WHERE result = 'pool_positive' AND sampled_at > ?1 - 60 * 86400"
+		"  UNION SELECT s.person_id FROM tubes t JOIN samples s ON s.tube_id = t.id"
+		"  WHERE t.result = 'positive' AND t.n > 1 AND t.resulted_at > ?1 - 60 * 86400)"
+		" SELECT r.person_id, r.ref, r.sampled_at, r.resulted_at, r.result, r.pooled, r.tube"
+		" FROM watched w JOIN person_results r ON r.person_id = w.person_id"
+		" WHERE r.sampled_at > ?1 - 60 * 86400",
 		since, FACT_TEST, test_fact, NULL, b, err);
 	/* periodic testing: the results of key occupations, skipping those
 	 * just read */
 	for (size_t i = 0; !s && i < nocc; i++) {
 		char *sql = sqlite3_mprintf(
-			"SELECT t.person_id, t.id, t.sampled_at, t.resulted_at, t.result, t.pooled,"
-			" t.tube FROM persons p JOIN test_results t"
-			" ON t.person_id = p.id AND t.sampled_at > ?1 - 60 * 86400"
-			" WHERE p.occupation = %Q AND p.id NOT IN (SELECT person_id FROM"
-			" test_results WHERE result = 'pool_positive'"
-			" AND sampled_at > ?1 - 60 * 86400)",
+			"SELECT r.person_id, r.ref, r.sampled_at, r.resulted_at, r.result, r.pooled,"
+			" r.tube FROM persons p JOIN person_results r"
+			" ON r.person_id = p.id AND r.sampled_at > ?1 - 60 * 86400"
+			" WHERE p.occupation = %Q AND p.id NOT IN ("
+			"  SELECT person_id FROM test_results"
+			"  WHERE result = 'pool_positive' AND sampled_at > ?1 - 60 * 86400"
+			"  UNION SELECT s.person_id FROM tubes t JOIN samples s ON s.tube_id = t.id"
+			"  WHERE t.result = 'positive' AND t.n > 1 AND t.resulted_at > ?1 - 60 * 86400)",
 			occupations[i]);
 		if (!sql)
 			return fk_fail(err, FK_ENOMEM, "out of memory");

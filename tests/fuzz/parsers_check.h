@@ -930,7 +930,9 @@ static inline const char *pc_policy_values(const struct policy *p)
 		return "policy: code values out of bounds";
 	if (p->campaign_whole_days < 1 || p->campaign_core_days < 1 ||
 	    p->campaign_designated_hours < 1 || p->exempt_under_age_years < 0 ||
-	    p->exempt_under_age_years > 18 || p->checkin_retention_days < 1)
+	    p->exempt_under_age_years > 18 || p->checkin_retention_days < 1 ||
+	    p->retest_hours < 1 || p->retest_hours > 720 || p->resample_hours < 1 ||
+	    p->resample_hours > 720)
 		return "policy: testing or retention values out of bounds";
 	return NULL;
 }

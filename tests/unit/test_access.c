@@ -51,14 +51,18 @@ Test(access, role_perms_exact)
 	cr_assert_eq(role_perms(ROLE_ADMIN) & (PERM_READ_PERSONS | PERM_UNMASK | PERM_READ_CODES), 0u);
 	const unsigned trace = PERM_TRACE | PERM_READ_ALERTS;
 	const unsigned codes = PERM_READ_CODES | PERM_CODE_OVERRIDE;
+	const unsigned tests = PERM_READ_TESTING;
 	cr_assert_eq(role_perms(ROLE_COMMAND), health | trace | codes | PERM_CHECKPOINT |
-						       PERM_CLEAR_ALERTS);
-	cr_assert_eq(role_perms(ROLE_TRACER), health | trace | codes);
-	cr_assert_eq(role_perms(ROLE_ISOLATION), health | codes);
-	cr_assert_eq(role_perms(ROLE_TESTER), health | codes);
+						       PERM_CLEAR_ALERTS | tests |
+						       PERM_MANAGE_TESTING);
+	cr_assert_eq(role_perms(ROLE_TRACER), health | trace | codes | tests);
+	cr_assert_eq(role_perms(ROLE_ISOLATION), health | codes | tests);
+	cr_assert_eq(role_perms(ROLE_TESTER), health | codes | tests | PERM_MANAGE_TESTING |
+						      PERM_SAMPLE | PERM_RESULTS);
 	cr_assert_eq(role_perms(ROLE_GRID),
-		     health | PERM_READ_ALERTS | PERM_READ_CODES | PERM_CLEAR_ALERTS);
-	cr_assert_eq(role_perms(ROLE_LAB), places);
+		     health | PERM_READ_ALERTS | PERM_READ_CODES | PERM_CLEAR_ALERTS | tests);
+	/* a lab posts results and sees no persons */
+	cr_assert_eq(role_perms(ROLE_LAB), places | PERM_RESULTS);
 	cr_assert_eq(role_perms(ROLE_SENTINEL), places);
 	cr_assert_eq(role_perms(ROLE_VENUE), places | PERM_SCAN);
 	cr_assert_eq(role_perms(ROLE_CHECKPOINT), places | PERM_SCAN | PERM_CHECKPOINT);

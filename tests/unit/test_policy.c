@@ -99,6 +99,8 @@ static const char base[] = "; a small valid policy\n"
 			   "campaign_core_days = 3\n"
 			   "campaign_designated_hours = 24\n"
 			   "exempt_under_age_years = 3\n"
+			   "retest_hours = 12\n"
+			   "resample_hours = 24\n"
 			   "[retention]\n"
 			   "checkin_days = 28\n";
 
