@@ -8,6 +8,7 @@ import { renderUsers, canManageUsers } from './js/users.js';
 import { renderCases, renderCase, renderChain, canTrace } from './js/cases.js';
 import { renderMyCode, renderPersonCode, isCitizen } from './js/code.js';
 import { renderOverrides, renderAppeals, renderPolicyBar, isHealth } from './js/overrides.js';
+import { renderTesting, renderCampaign, renderMissing, canReadTesting } from './js/testing.js';
 
 const $ = id => document.getElementById(id);
 const view = $('view');
@@ -49,6 +50,7 @@ function renderHeader() {
   $('change-password').hidden = forced;
   $('nav-users').hidden = !canManageUsers(u);
   $('nav-cases').hidden = !canTrace(u);
+  $('nav-testing').hidden = !canReadTesting(u);
   // a citizen sees their own code and nothing of the city
   const citizen = isCitizen(u);
   $('nav-code').hidden = !citizen;
@@ -223,6 +225,10 @@ export async function route() {
       return renderCase(view, parts[1], app, nav);
     case 'chain':
       return renderChain(view, parts[1], app, nav);
+    case 'testing':
+      if (!parts[1]) return renderTesting(view, app, nav);
+      if (parts[2] === 'missing') return renderMissing(view, parts[1], query, app, nav);
+      return renderCampaign(view, parts[1], query, app, nav);
     default:
       location.replace(home());
   }
