@@ -388,14 +388,18 @@ static bool sample_apply(struct sample_stmts *s, const struct sample_in *in, str
 	}
 	if (in->kind == JOB_SAMPLE) {
 		bool round = t.purpose == PURPOSE_ROUND;
+		if (t.resulted)
+			return refuse(out, REF_TUBE_CLOSED, "tube",
+				      "tube '%s' has a result; a tube is used once: bind a new tube",
+				      in->tube);
 		if (t.n >= t.pool_size)
 			return refuse(out, REF_TUBE_FULL, "tube",
 				      "tube '%s' is full: it holds %d of %d samples; bind a new tube",
 				      in->tube, t.n, t.pool_size);
-		if (t.closed || t.resulted)
+		if (t.closed)
 			return refuse(out, REF_TUBE_CLOSED, "tube",
-				      "tube '%s' is closed%s; a tube is used once: bind a new tube",
-				      in->tube, t.resulted ? " (it has a result)" : "");
+				      "tube '%s' is closed; a tube is used once: bind a new tube",
+				      in->tube);
 		if (round && t.campaign_id && !in->in_population)
 			return refuse(out, REF_OUT_OF_AREA, "id_number",
 				      "the person is not in the population of campaign %" PRId64,
