@@ -51,7 +51,7 @@
 
 #define PLAN_POOL_MAX 64       /* largest pool --pool accepts and the best is sought in */
 #define PLAN_HOURS_MAX 8784.0  /* a round of at most a (leap) year */
-#define PLAN_REGION_NAME_MAX 256
+#define PLAN_REGION_NAME_MAX 1100 /* region names are imported up to 1024 bytes */
 
 double dorfman_tests_per_person(int k, double p)
 {
