@@ -1000,6 +1000,7 @@ static void tube_post(struct http_req *req)
 	if (!db || !(o = http_body_object(req)))
 		goto done;
 	memset(&job, 0, sizeof(job));
+	memset(&c, 0, sizeof(c));
 	job.in.kind = JOB_BIND;
 	if (!member_code(req, o, "tube", TUBE_CODE_MAX, true, &code) ||
 	    !binding_of(req, o, db, &job.in, &c, &site_code))
@@ -1062,6 +1063,7 @@ static void sample_post(struct http_req *req)
 	if (!db || !(o = http_body_object(req)))
 		goto done;
 	memset(&job, 0, sizeof(job));
+	memset(&c, 0, sizeof(c)); /* c.id 0: no campaign read yet */
 	job.in.kind = JOB_SAMPLE;
 	if (!member_code(req, o, "tube", TUBE_CODE_MAX, true, &code) ||
 	    !http_member_str(req, o, "id_number", &idn))
