@@ -499,6 +499,8 @@ static enum fk_status launch_run(sqlite3 *w, const struct launch *l, const char 
 		goto out;
 	}
 	r->id = sqlite3_last_insert_rowid(w);
+	sqlite3_finalize(st);
+	st = NULL;
 	b = (struct launch_binds){r->id, max_id, l->starts_at, lo, hi, occ.buf, cutoff};
 
 	if (!strcmp(l->kind, "targeted") && (s = launch_targets(w, l, r->id, lo, hi, r, err)))
