@@ -214,6 +214,9 @@ test('coverage to grids: every node equals SQL over the base tables, every paren
   const cm = r.body.campaign;
   eq([cm.id, cm.kind, cm.region.code, cm.pool_size, cm.status], [C, 'whole', county, 10, 'open']);
   eq({ expected: cm.expected, exempt: cm.exempt, sampled: cm.sampled, resulted: cm.resulted, positive: cm.positive, missing: cm.missing }, ref.get(county));
+  // and the campaign is shown as GET /api/v1/campaigns/{id} shows it
+  const one = await get(`/api/v1/campaigns/${C}`);
+  if (one.status === 200) eq(cm, one.body, 'campaign JSON as the campaign route answers it');
 });
 
 test('coverage depth: default one level, 0 the node alone, a region inside the area as root', async () => {
