@@ -22,8 +22,9 @@
  *                        the grid less its exempt, exempt.
  *   The population of a grid is one GROUP BY over persons (index
  *   persons_grid covers it); the age rows one pass over persons; the
- *   exempt per grid one GROUP BY over the campaign's exempt rows.  At
- *   3,000,000 persons the whole launch takes about a second.
+ *   exempt per grid one GROUP BY over the campaign's exempt rows.  A
+ *   whole-city launch over 3,000,000 persons and 4,290 grids costs about
+ *   1.1 s of CPU (the writer is held that long).
  * - Invariant after launch: sum(expected) + sum(exempt) over a campaign's
  *   grids = its population; sum(exempt) = count(campaign_exempt rows).
  * - The counts of a campaign's JSON are sums of its campaign_grids rows
@@ -34,8 +35,9 @@
  *   overlaps the scope (the area inside the scope, or the scope inside the
  *   area); anything else answers 404.  Closing needs the area inside the
  *   scope (403 when it is only visible).  Sites are visible the same way.
- * - Everything is audited: campaign.create, campaign.close, campaign.list
- *   and campaign.read (aggregates only), site.create, site.list.
+ * - Audited: campaign.create, campaign.close, campaign.list and
+ *   campaign.read (aggregates only), site.create.  Site lists hold no
+ *   personal data and are not audited.
  */
 #include "testing/testing_int.h"
 
