@@ -67,11 +67,11 @@ q "WITH c AS (SELECT starts_at s FROM campaigns WHERE id = $W),
    FROM m ORDER BY town, rn)" >"$TMP/round_samples.csv"
 "$FK" import samples "$TMP/round_samples.csv" --db "$DB" --campaign "$W" >/dev/null
 # results 6 hours after a tube's last sample, for tubes resulted by now;
-# the 2nd full tube is positive, the 3rd invalid
+# the 2nd full tube to finish is positive, the 3rd invalid
 q "SELECT 'tube,result,reported_at' UNION ALL
    SELECT * FROM (SELECT code || ',' || CASE k WHEN 2 THEN 'positive' WHEN 3 THEN 'invalid' ELSE 'negative' END || ',' ||
           strftime('%Y-%m-%dT%H:%M:%S+08:00', last + 6 * 3600 + 8 * 3600, 'unixepoch')
-   FROM (SELECT t.code, max(s.sampled_at) last, row_number() OVER (ORDER BY t.code) k
+   FROM (SELECT t.code, max(s.sampled_at) last, row_number() OVER (ORDER BY max(s.sampled_at), t.code) k
          FROM tubes t JOIN samples s ON s.tube_id = t.id WHERE t.campaign_id = $W AND t.n = 10 GROUP BY t.id)
    WHERE last + 6 * 3600 <= $NOW ORDER BY code)" >"$TMP/round_results.csv"
 "$FK" import results "$TMP/round_results.csv" --db "$DB" --lab "市疾控中心实验室" >/dev/null
