@@ -146,13 +146,23 @@ static bool occupation_listed(const char *list, const char *occupation)
 static enum fk_status row_exists(sqlite3 *db, const char *sql, int64_t cid, int64_t person,
 				 bool *out, struct fk_err *err)
 {
+	/* on a server thread's reader (the sampling handlers, per scan) the
+	 * statement is the thread's cached one: no parse per sample */
+	bool cached = store_server_path() && db == store_reader();
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (cached) {
+		if (!(st = store_reader_stmt(sql, err)))
+			return FK_EDB;
+	} else if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		return fk_fail(err, FK_EDB, "cannot read campaign lists: %s", sqlite3_errmsg(db));
+	}
 	sqlite3_bind_int64(st, 1, cid);
 	sqlite3_bind_int64(st, 2, person);
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	if (cached)
+		store_stmt_done(st);
+	else
+		sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return fk_fail(err, FK_EDB, "cannot read campaign lists: %s", sqlite3_errmsg(db));
 	*out = rc == SQLITE_ROW;
