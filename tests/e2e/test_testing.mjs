@@ -6,18 +6,29 @@
 // persons, samples and tubes (not the coverage counters the server keeps).
 //   node tests/e2e/test_testing.mjs
 // Screenshots go to build/test-logs/testing-*.png.
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { launchBrowser, newPage } from '../lib/browser.mjs';
-import { test, run, api, sql, eq, assert, ROOT, createUser, startServer } from '../lib/harness.mjs';
+import { test, run, api, sql, eq, assert, ROOT, createUser, startServer, onCleanup } from '../lib/harness.mjs';
 
 const SHOTS = join(ROOT, 'build', 'test-logs');
+// a commander launches and reads; a tester samples and posts the lab's results
 const CMD = { username: 'e2e.command', password: 'Command-testing-2024!' };
 const GRIDW = { username: 'e2e.grid', password: 'Grid-testing-2024!' };
 const POOL = 10;
 
-const S = await startServer({ persons: 40000, seed: 7 });
+// protocol 9 with a higher exemption age: the generated city's youngest
+// were born in 2021, so under 3 nobody is exempt today and the dashboard's
+// 豁免 would be an untested 0; the children born since 2019 are exempt here
+const EXEMPT_YEARS = new Date().getFullYear() - 2019;
+const POLICY_DIR = mkdtempSync(join(tmpdir(), 'fk-e2e-policy-'));
+const POLICY = join(POLICY_DIR, 'protocol-9-exempt.ini');
+writeFileSync(POLICY, readFileSync(join(ROOT, 'policy', 'protocol-9.ini'), 'utf8')
+  .replace(/^exempt_under_age_years = \d+$/m, `exempt_under_age_years = ${EXEMPT_YEARS}`));
+onCleanup(() => rmSync(POLICY_DIR, { recursive: true, force: true }));
+const S = await startServer({ persons: 40000, seed: 7, policy: POLICY });
 const adminTok = (await api(S.url, 'POST', '/api/v1/sessions', { body: { username: 'admin', password: S.adminPassword } })).body.token;
 
 // the fixture: the largest county and, in it, the largest grid (G1, the
@@ -25,7 +36,7 @@ const adminTok = (await api(S.url, 'POST', '/api/v1/sessions', { body: { usernam
 const COUNTY = sql(S.db, 'SELECT substr(grid_code,1,6) c FROM persons GROUP BY c ORDER BY count(*) DESC, c LIMIT 1');
 const [G1, G2] = sql(S.db, `SELECT grid_code FROM persons WHERE grid_code LIKE '${COUNTY}%' GROUP BY grid_code ORDER BY count(*) DESC, grid_code LIMIT 2`).split('\n');
 const TOWN1 = G1.slice(0, 9), COMM1 = G1.slice(0, 12);
-let cmdTok, gridTok, campaign, browser, desk, phone;
+let cmdTok, gridTok, testerTok, campaign, browser, desk, phone;
 
 const shot = async (page, name) => {
   mkdirSync(SHOTS, { recursive: true });
@@ -87,8 +98,11 @@ const pick = (o, keys = ['expected', 'exempt', 'sampled', 'resulted', 'positive'
 test('setup: a campaign, a site, samples and results through the API', async () => {
   cmdTok = await createUser(S, adminTok, { ...CMD, role: 'command', scope: '6109' });
   gridTok = await createUser(S, adminTok, { ...GRIDW, role: 'grid', scope: G1 });
+  testerTok = await createUser(S, adminTok, { username: 'e2e.tester', role: 'tester', scope: COUNTY, password: 'Tester-testing-2024!' });
   campaign = ok(await api(S.url, 'POST', '/api/v1/campaigns', { token: cmdTok,
-    body: { name: 'E2E 全员核酸第 1 轮', kind: 'whole', region: COUNTY, pool_size: POOL } }), 201, 'campaign');
+    // started two days ago, so the time has moved on and the markers mean something
+    body: { name: 'E2E 全员核酸第 1 轮', kind: 'whole', region: COUNTY, pool_size: POOL,
+      starts_at: new Date(Date.now() - 2 * 86400e3).toISOString().slice(0, 19) + '+00:00' } }), 201, 'campaign');
   ok(await api(S.url, 'POST', '/api/v1/sites', { token: cmdTok,
     body: { code: 'E2E-S1', name: '体育馆采样点', region: TOWN1, capacity_per_hour: 400, opens: '07:00', closes: '22:00' } }), 201, 'site');
   // G1: 40 persons sampled, the rest missing (more than one page of 50);
@@ -98,24 +112,25 @@ test('setup: a campaign, a site, samples and results through the API', async () 
   const all = [...g1, ...rest];
   const tubes = [];
   for (let i = 0; i < all.length; i += POOL) tubes.push({ code: `E2E${String(tubes.length).padStart(5, '0')}`, members: all.slice(i, i + POOL) });
-  for (const t of tubes) ok(await api(S.url, 'POST', '/api/v1/tubes', { token: cmdTok, body: { tube: t.code, site: 'E2E-S1', campaign: campaign.id } }), 201, `tube ${t.code}`);
+  for (const t of tubes) ok(await api(S.url, 'POST', '/api/v1/tubes', { token: testerTok, body: { tube: t.code, site: 'E2E-S1', campaign: campaign.id } }), 201, `tube ${t.code}`);
   // tubes in parallel, the members of one tube in order
   let next = 0;
   await Promise.all(Array.from({ length: 16 }, async () => {
     while (next < tubes.length) {
       const t = tubes[next++];
-      for (const idn of t.members) ok(await api(S.url, 'POST', '/api/v1/samples', { token: cmdTok, body: { tube: t.code, id_number: idn } }), 201, `sample ${idn}`);
+      for (const idn of t.members) ok(await api(S.url, 'POST', '/api/v1/samples', { token: testerTok, body: { tube: t.code, id_number: idn } }), 201, `sample ${idn}`);
     }
   }));
   // the lab: the first tube positive, the second invalid, the last 8 pending
   const results = tubes.slice(0, tubes.length - 8).map((t, i) => ({ tube: t.code, result: i === 0 ? 'positive' : i === 1 ? 'invalid' : 'negative' }));
   for (let i = 0; i < results.length; i += 500) {
-    const r = ok(await api(S.url, 'POST', '/api/v1/results', { token: cmdTok, body: { results: results.slice(i, i + 500) } }), 200, 'results');
+    const r = ok(await api(S.url, 'POST', '/api/v1/results', { token: testerTok, body: { results: results.slice(i, i + 500) } }), 200, 'results');
     eq(r.refused, 0, 'every result accepted');
   }
   eq(sql(S.db, `SELECT count(*) FROM samples WHERE campaign_id = ${campaign.id}`), String(all.length));
   const g = reference(G1);
   assert(g.missing > 50 && g.sampled === 40, `G1 has ${g.missing} missing`);
+  assert(reference(COUNTY).exempt > 0, 'some infants exempt');
   browser = await launchBrowser();
 });
 
@@ -138,9 +153,9 @@ test('the campaign list shows the campaign with its countdown and progress', asy
 test('the launch form creates a campaign of the chosen kind', async () => {
   await desk.fill('#cp-name', 'E2E 划定区域');
   await desk.selectOption('#cp-kind', 'designated');
-  await desk.waitForSelector('#cp-region-1 option[value]:not([value=""])');
+  await desk.waitForSelector('#cp-region-1 option[value]:not([value=""])', { state: 'attached' });
   await desk.selectOption('#cp-region-1', COUNTY);
-  await desk.waitForSelector('#cp-region-2 option[value]:not([value=""])');
+  await desk.waitForSelector('#cp-region-2 option[value]:not([value=""])', { state: 'attached' });
   await desk.selectOption('#cp-region-2', TOWN1);
   await desk.click('#cp-submit');
   await desk.waitForSelector('#t-title', { timeout: 15000 });
@@ -164,6 +179,17 @@ test('the dashboard shows exactly what SQL counts, per town and in total', async
   eq(Number(await desk.getAttribute('#cov-chart', 'data-rows')), towns.length);
   const series = await desk.evaluate(() => window.echarts.getInstanceByDom(document.getElementById('cov-chart')).getOption().series.map(s => s.name));
   eq(series, ['应检', '已采样', '已出结果', '应达进度']);
+  // the marker of each town: where it should be by now, time elapsed x expected
+  const cov = ok(await api(S.url, 'GET', `/api/v1/campaigns/${campaign.id}/coverage`, { token: cmdTok }), 200, 'coverage');
+  const t = cov.progress.time_elapsed;
+  assert(t > 0.2 && t < 0.4, `two days of seven: ${t}`);
+  const marks = await desk.evaluate(() => window.echarts.getInstanceByDom(document.getElementById('cov-chart')).getOption().series[3].data
+    .map(d => [d.code, d.value[0]]));
+  eq(marks.sort(), towns.map(c => [c, Math.round(t * reference(c).expected)]).sort(), 'markers');
+  eq(await desk.textContent('#tp-time'), `${(100 * t).toFixed(1)}%`, 'time elapsed');
+  eq(await desk.textContent('#tp-track'), cov.progress.on_track ? '按期' : '滞后', 'on track or late');
+  const ref = reference(COUNTY);
+  eq(await desk.textContent('#tp-sampled'), `${(100 * (ref.expected - ref.missing) / ref.expected).toFixed(1)}%`, 'sampled share');
   // pending work: the positive pool's members to retest, the invalid tube's to resample
   const tasks = kind => Number(sql(S.db, `SELECT count(*) FROM tasks WHERE kind = '${kind}' AND status = 'open' AND region_code LIKE '${COUNTY}%'`));
   eq(digits(await desk.textContent('#tpend-retest')), tasks('retest'), 'retests');

@@ -505,7 +505,7 @@ function headline(node, p, c) {
         progressBar(p.time_elapsed ?? null, null, '时间进度'),
         h('b.t-prog-val#tp-time', pct(p.time_elapsed))),
       h('div.t-prog-facts',
-        h('span', '近一小时采样 ', h('b#tp-last-hour', num(p.samples_last_hour))), ' 人'),
+        h('span', '近一小时采样 ', h('b#tp-last-hour', num(p.samples_last_hour)), ' 人'),
         h('span', '预计完成 ', h('b#tp-projected', p.projected_end ? when(p.projected_end) : '—')),
         c.status === 'closed'
           ? h('span.t-track#tp-track', { dataset: { state: 'closed' } }, '已结束')
@@ -553,7 +553,7 @@ async function drawChart(el, c, children, elapsed, app, nav, onCleanup) {
   clear(el);
   // top to bottom in table order (ECharts draws categories bottom-up)
   const rows = chartRows(children).slice().reverse();
-  el.style.height = Math.max(240, rows.length * 46 + 70) + 'px';
+  el.style.height = Math.max(240, rows.length * 40 + 70) + 'px';
   const chart = echarts.init(el, null, { renderer: 'canvas', locale: 'ZH' });
   const ro = window.ResizeObserver ? new ResizeObserver(() => chart.resize()) : null;
   if (ro) ro.observe(el);
@@ -592,7 +592,7 @@ async function drawChart(el, c, children, elapsed, app, nav, onCleanup) {
       series('已出结果', 'resulted', '#2bb3a3'),
       // where each region should be by now: a tick across its bars
       ...(t === null || t === undefined ? [] : [{
-        name: '应达进度', type: 'scatter', symbol: 'rect', symbolSize: [3, 34], z: 5, cursor: 'pointer',
+        name: '应达进度', type: 'scatter', symbol: 'rect', symbolSize: [3, 30], z: 5, cursor: 'pointer',
         itemStyle: { color: '#b3261e' },
         data: rows.map(r => ({ value: [due(r), r.name], code: r.code, level: r.level })),
       }]),
