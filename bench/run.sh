@@ -14,6 +14,10 @@
 #      import, index memory, start to ready, scan ingest.
 #   6. bench/code.sh on the city of step 1: whole-city recompute of health
 #      codes, code display vs nginx, a surge at 10x the connections.
+#   7. bench/testing.sh on the city of step 1: durable sample registrations
+#      under wrk (64 connections and a 10x surge) vs the sqlite3 shell doing
+#      the same writes and nginx, the import of a 2.5M-tube round vs sqlite3
+#      and PostgreSQL, the whole city's coverage tree vs SQL on raw rows.
 # Servers listen on 127.0.0.1 only and are stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -134,4 +138,7 @@ echo "county roll-up: API request (curl, incl. process start) ${AP} s; SQLite co
 # 6. health codes (the servers of step 3 stop first: nothing else runs on the city)
 for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
 CODE_DB=$DB "$ROOT/bench/code.sh"
+
+# 7. nucleic-acid testing (its campaigns and samples go into the same city)
+TESTING_DB=$DB "$ROOT/bench/testing.sh"
 echo "== done"

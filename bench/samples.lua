@@ -4,17 +4,18 @@
 -- request is refused for a reason of the data (tube full, sampled twice).
 -- The first request of a tube carries campaign and site and binds it; so do
 -- the others of the tube (one of them may arrive first; the same binding
--- again is accepted).  wrk thread k of SAMPLES_THREADS takes the k-th slice
--- of the ID numbers and tubes <SAMPLES_RUN><k><7 digits>; should a slice run
--- out, the thread asks GET /healthz instead and counts it as "exhausted".
+-- again is accepted).  wrk thread k takes the ID numbers of the file
+-- SAMPLES_PERSONS.k and tubes <SAMPLES_RUN><k><7 digits>; should its file
+-- run out, the thread asks GET /healthz instead and counts it as
+-- "exhausted".
 -- Environment:
 --   SAMPLES_TOKEN     bearer token of a sampler (PERM_SAMPLE) over the city
---   SAMPLES_PERSONS   file of ID numbers, one a line
+--   SAMPLES_PERSONS   files SAMPLES_PERSONS.1, .2, ... (one a wrk thread, no
+--                     ID number in two) of ID numbers, one a line
 --   SAMPLES_CAMPAIGN  campaign id
 --   SAMPLES_SITES     site codes, comma-separated (tube i -> site i mod n)
 --   SAMPLES_RUN       tube prefix, unique per run (letters and digits)
 --   SAMPLES_POOL      persons per tube (default 10)
---   SAMPLES_THREADS   wrk's -t (default 2)
 --   SAMPLES_LABEL     the name the summary lines start with (default samples)
 local threads = {}
 local next_id = 0
@@ -26,15 +27,10 @@ function setup(thread)
 end
 
 function init(args)
-  local all = {}
-  for l in io.lines(os.getenv("SAMPLES_PERSONS")) do
-    if #l > 0 then all[#all + 1] = l end
-  end
-  local nt = tonumber(os.getenv("SAMPLES_THREADS") or "2")
-  local chunk = math.floor(#all / nt)
   persons = {}
-  for i = (tid - 1) * chunk + 1, tid * chunk do persons[#persons + 1] = all[i] end
-  all = nil
+  for l in io.lines(os.getenv("SAMPLES_PERSONS") .. "." .. tid) do
+    if #l > 0 then persons[#persons + 1] = l end
+  end
   sites = {}
   for s in string.gmatch(os.getenv("SAMPLES_SITES"), "[^,]+") do sites[#sites + 1] = s end
   campaign = os.getenv("SAMPLES_CAMPAIGN")

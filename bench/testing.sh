@@ -47,7 +47,8 @@
 # end.  Knobs: BENCH_BUILD (build) or FK, BENCH_PERSONS, TESTING_DB=FILE
 # (the city: generated there and kept when missing, reused when present;
 # the bench adds its campaigns and samples to it), TESTING_SECONDS,
-# TESTING_CONNS, TESTING_TUBES, TESTING_SQLITE_TX (registrations of the
+# TESTING_CONNS, TESTING_TUBES, TESTING_ROUND_DB=FILE (build the database of
+# step 2 there and keep it; replaced on every run), TESTING_SQLITE_TX (registrations of the
 # one-per-transaction baseline, 3,000), TESTING_SQLITE_BATCH (of the
 # batched one, 200,000), TESTING_COVERAGE_REQS, TESTING_PG,
 # TESTING_SERVE_ARGS (extra `fangkong serve` flags), TESTING_PERF=1 (perf
@@ -187,10 +188,15 @@ if has sampling; then
 	EXP=$(sqlite3 "$DB" "SELECT sum(expected) FROM campaign_grids WHERE campaign_id = $C64")
 	log "campaigns $CW $C64 $CS over $CITY ($EXP expected; create took $(get create_s) s)"
 	sqlite3 "$DB" "SELECT id_number FROM persons ORDER BY id" >"$TMP/persons"
+	# a file for each of wrk's 2 threads: half the city each, at most what
+	# 30,000 registrations/s a thread take in a run
+	half=$((P / 2)); cap=$((30000 * DUR))
+	head -n "$((half < cap ? half : cap))" "$TMP/persons" >"$TMP/persons.1"
+	tail -n +"$((half + 1))" "$TMP/persons" | head -n "$((half < cap ? half : cap))" >"$TMP/persons.2"
 
 	start_server "$DB"
 	TOKEN=$(login "bench.s$RUN" "$URL")
-	export SAMPLES_TOKEN=$TOKEN SAMPLES_PERSONS=$TMP/persons SAMPLES_SITES=$SITES SAMPLES_POOL=$POOL SAMPLES_THREADS=2
+	export SAMPLES_TOKEN=$TOKEN SAMPLES_PERSONS=$TMP/persons SAMPLES_SITES=$SITES SAMPLES_POOL=$POOL
 	# one real answer, nginx's static file
 	mkdir -p "$TMP/www"
 	first=$(head -1 "$TMP/persons")
@@ -322,13 +328,13 @@ fi
 
 # ==== 2. result import ====
 if has results; then
-	RDB=$TMP/round.db
+	RDB=${TESTING_ROUND_DB:-$TMP/round.db}
 	NS=$((TUBES * POOL))
 	NCAMP=$(((NS + P - 1) / P))
 	# day 1 of the round: NCAMP + 2 days ago, 00:00 +08:00
 	BASE_T=$(( ($(date +%s) + 28800) / 86400 * 86400 - 28800 - (NCAMP + 2) * 86400 ))
 	t0=$(now)
-	rm -f "$RDB"
+	rm -f "$RDB" "$RDB-wal" "$RDB-shm"
 	sqlite3 "$DB" "VACUUM INTO '$RDB'"
 	# campaign c samples persons 1..n_c (every person, the last campaign as
 	# many as are left), in tubes of 10 numbered on from the campaign
@@ -595,7 +601,7 @@ if has sampling; then
 	echo "sampling registration, POST /api/v1/samples (tubes of $POOL, whole-city campaign; campaign create $(get create_s) s)"
 	row "fangkong, $CONNS connections, $(get "${c}_secs") s" "$(get "${c}_rate") durable/s" "p50 $(get "${c}_p50") ms, p99 $(get "${c}_p99") ms; $(get "${c}_rows") rows, $(get "${c}_s503") 503, $(get "${c}_sother") other refusals, $(get "${c}_timeout") timeouts; server CPU $(get "${c}_cpu") s"
 	row "fangkong, $SURGE connections (surge), $(get "${s}_secs") s" "$(get "${s}_rate") durable/s" "p50 $(get "${s}_p50") ms, p99 $(get "${s}_p99") ms; $(get "${s}_rows") rows, $(get "${s}_s503") 503 ($(get "${s}_retry") with Retry-After), $(get "${s}_sother") other refusals, $(get "${s}_timeout") timeouts, $(get "${s}_connect") connect errors"
-	row "sqlite3, 1 registration a transaction" "$(get sq_tx_rate) durable/s" "$SQ_TX registrations in $(get sq_tx_s) s, WAL, synchronous=FULL; fangkong $(ratio "$(get "${c}_rate")" "$(get sq_tx_rate)")x"
+	row "sqlite3, 1 registration a transaction" "$(get sq_tx_rate) durable/s" "$SQ_TX registrations in $(get sq_tx_s) s, WAL, synchronous=FULL; fangkong/sqlite3 $(ratio "$(get "${c}_rate")" "$(get sq_tx_rate)")"
 	row "sqlite3, 1,000 registrations a transaction" "$(get sq_batch_rate) durable/s" "$SQ_BATCH in $(get sq_batch_s) s; fangkong/sqlite3 $(ratio "$(get "${c}_rate")" "$(get sq_batch_rate)")"
 	row "nginx, one 201 answer as a static file" "$(get nginx_rate) req/s" "p99 $(get nginx_p99) ms, $CONNS connections; fangkong/nginx $(ratio "$(get "${c}_rate")" "$(get nginx_rate)")"
 	echo "  target >= 10,000 durable registrations/s at $CONNS connections: $(verdict "$(awk -v r="$(get "${c}_rate")" 'BEGIN { print (r >= 10000) }')"); p99 <= 50 ms: $(verdict "$(awk -v p="$(get "${c}_p99")" 'BEGIN { print (p <= 50) }')"); surge sheds with 503, no timeouts: $(verdict "$(awk -v t="$(get "${s}_timeout")" 'BEGIN { print (t == 0) }')") ($(get "${s}_s503") shed)"
