@@ -974,6 +974,14 @@ static void missing_xlsx(struct http_req *req)
 		http_error(req, 400, NULL, "unmask must be 0 or 1");
 		return;
 	}
+	{
+		char name[8];
+		region_name_of(db, root, name, sizeof(name));
+		if (!name[0]) {
+			http_error(req, 404, NULL, "no region '%s' in your scope", root);
+			return;
+		}
+	}
 	const char *tmp = getenv("TMPDIR");
 	snprintf(path, sizeof(path), "%s/fangkong-missing-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	int fd = mkstemp(path);

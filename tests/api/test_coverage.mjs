@@ -272,6 +272,8 @@ test('scope: a grid worker sees their grid only; other counties, other roles and
   for (const p of ['coverage', 'missing', 'sites', 'missing.xlsx']) eq((await get(`/api/v1/campaigns/${C}/${p}`, commandOther)).status, 404, p);
   eq((await get(`/api/v1/campaigns/${C}/coverage?region=${other}`)).status, 404);
   eq((await get(`/api/v1/campaigns/${C}/coverage?region=61`)).status, 404);
+  // a code inside the area that names no region
+  for (const p of ['coverage', 'missing.xlsx']) eq((await get(`/api/v1/campaigns/${C}/${p}?region=${county}999`)).status, 404, p);
   eq((await get(`/api/v1/campaigns/999/coverage`)).status, 404);
   eq((await get(`/api/v1/campaigns/abc/coverage`)).status, 404);
   // a lab has no PERM_READ_TESTING
