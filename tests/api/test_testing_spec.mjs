@@ -336,10 +336,50 @@ test('sampling: a closed tube refuses, a closed campaign refuses', async () => {
   eq(b.status, 201, 'campaign B: ' + b.text);
   CB = b.body;
   eq((await post('/api/v1/tubes', { tube: 'TB-' + OTHER, site: SITE_B, campaign: CB.id, pool_size: 10 }, tester)).status, 201, 'tube of B');
+  const sb = await sample('TB-' + OTHER, outsider[2].idn);
+  eq(sb.status, 201, 'a sample in B while open: ' + sb.text);
   const cl = await post(`/api/v1/campaigns/${CB.id}/close`, {}, command);
   eq([cl.status, cl.body.status], [200, 'closed'], 'B closed');
-  eq((await post(`/api/v1/campaigns/${CB.id}/close`, {}, command)).status, 200, 'closed again: 200');
-  await refused('a closed campaign', () => sample('TB-' + OTHER, outsider[2].idn), 409, 'campaign_closed');
+  const cl2 = await post(`/api/v1/campaigns/${CB.id}/close`, {}, command);
+  eq([cl2.status, cl2.body.status, cl2.body.sampled], [200, 'closed', 1], 'closed again: 200, the same');
+  await refused('a closed campaign', () => sample('TB-' + OTHER, outsider[1].idn), 409, 'campaign_closed');
+  // its tubes still take results
+  const rb = await result({ tube: 'TB-' + OTHER, result: 'negative', reported_at: sb.body.sampled_at });
+  eq([rb.status, rb.body.members], [201, 1], 'a result for a tube of a closed campaign: ' + rb.text);
+  eq((await get(`/api/v1/campaigns/${CB.id}`, command)).body.resulted, 1, 'and it counts');
+});
+
+test('sampling at the same moment: a tube of 10 takes exactly 10 of 15, a person lands in one tube only, retries stay one row', async () => {
+  assert(P.length >= 150, 'persons enough for the last 17');
+  const crowd = P.slice(-15), Q1 = P[P.length - 16], Q2 = P[P.length - 17];
+  const TC1 = 'TC1-' + AREA, TC2 = 'TC2-' + AREA, TC3 = 'TC3-' + AREA;
+  for (const t of [TC1, TC2, TC3]) eq((await post('/api/v1/tubes', { tube: t, site: SITE, campaign: C.id, pool_size: 10 }, tester)).status, 201, t);
+  const rs = await Promise.all(crowd.map(p => sample(TC1, p.idn)));
+  const ok = rs.filter(r => r.status === 201), no = rs.filter(r => r.status !== 201);
+  eq([ok.length, no.length], [10, 5], 'ten taken: ' + rs.map(r => r.status).join(','));
+  eq(ok.map(r => r.body.n).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'each its own place in the tube');
+  eq([...new Set(no.map(r => `${r.status} ${r.body.error?.code}`))], ['409 tube_full'], 'the others: tube_full');
+  eq(q(`SELECT n || ',' || (closed_at IS NOT NULL) || ',' || (SELECT count(*) FROM samples WHERE tube_id = tubes.id) FROM tubes WHERE code = '${TC1}'`), '10,1,10', 'the tube: 10 rows, closed');
+  const two = await Promise.all([sample(TC2, Q1.idn), sample(TC3, Q1.idn)]);
+  eq(two.map(r => `${r.status} ${r.body.error?.code ?? ''}`).sort(), ['201 ', '409 already_sampled'], 'one person, two tubes at once');
+  eq(num(`SELECT count(*) FROM samples WHERE person_id = ${Q1.id}`), 1, 'one row');
+  const six = await Promise.all(Array.from({ length: 6 }, () => sample(TC3, Q2.idn)));
+  eq(six.map(r => `${r.status} ${r.body.retry}`).sort(), ['200 true', '200 true', '200 true', '200 true', '200 true', '201 false'], 'six retries at once');
+  eq(num(`SELECT count(*) FROM samples WHERE person_id = ${Q2.id}`), 1, 'one row');
+  eq(q(`SELECT group_concat(n || '=' || (SELECT count(*) FROM samples WHERE tube_id = tubes.id)) FROM tubes WHERE code IN ('${TC2}', '${TC3}')`)
+    .split(',').every(x => { const [a, b] = x.split('='); return a === b; }), true, 'tubes.n = their rows');
+});
+
+test('who may do what: a lab reads tubes but does not sample; campaigns outside the scope are not seen', async () => {
+  await refused('a lab samples', () => sample(T2, P[45].idn, {}, lab), 403, 'forbidden');
+  const t = await get(`/api/v1/tubes/${T1}`, lab);
+  eq([t.status, t.body.n], [200, 10], 'a lab reads a tube: ' + t.text);
+  assert(!JSON.stringify(t.body).includes(T1M[0].idn), 'no persons in the tube JSON');
+  const l = await pages('/api/v1/campaigns', commandOther);
+  eq(l.items.map(c => c.id), [CB.id], 'the other county sees its campaign only');
+  eq((await get(`/api/v1/campaigns/${C.id}`, commandOther)).status, 404, 'a campaign outside the scope: 404');
+  const all = await pages('/api/v1/campaigns?status=open', command);
+  eq(all.items.map(c => c.id), [C.id], 'open campaigns');
 });
 
 // ======================================================= 3. results
@@ -380,6 +420,7 @@ test('results: a negative pooled tube gives every member a negative result', asy
   await refused('an empty tube', () => result({ tube: TE, result: 'negative' }), 409, 'tube_empty');
   await refused('a result before the sampling', () => result({ tube: T3, result: 'negative', reported_at: '2020-01-01T00:00:00+08:00' }), 400, 'bad_request');
   await refused('a result word', () => result({ tube: T3, result: 'maybe' }), 400, 'bad_request');
+  await refused('a lab name over 64 bytes', () => result({ tube: T3, result: 'negative', lab: 'x'.repeat(65) }), 400, 'bad_request');
 });
 
 test('results: a positive tube of 10 puts every member under watch with a retest task; a negative retest clears one', async () => {
@@ -458,7 +499,7 @@ test('results: a batch, each tube on its own', async () => {
   const TB1 = 'TBA-' + AREA;
   const last = await fill(TB1, P.slice(50, 53), 5);
   const r = await result({ results: [
-    { tube: TB1, result: 'negative', reported_at: iso(last) },
+    { tube: TB1, result: 'negative', reported_at: new Date(last * 1000).toISOString().replace('.000Z', 'Z') },
     { tube: 'NO-SUCH-TUBE-2', result: 'negative' },
     { tube: TN, result: 'positive', reported_at: iso(last) },
     { tube: TN, result: 'negative', reported_at: iso(num(`SELECT resulted_at FROM tubes WHERE code = '${TN}'`)) },
@@ -467,7 +508,22 @@ test('results: a batch, each tube on its own', async () => {
   eq(r.body.items.map(i => [i.tube, i.status, i.error?.code ?? null]),
     [[TB1, 201, null], ['NO-SUCH-TUBE-2', 404, 'unknown_tube'], [TN, 409, 'result_conflict'], [TN, 200, null]], 'items');
   eq([r.body.accepted, r.body.refused], [2, 2], 'accepted and refused');
-  eq(q(`SELECT result FROM tubes WHERE code = '${TB1}'`), 'negative', 'TB1 recorded');
+  eq(q(`SELECT result || ',' || resulted_at FROM tubes WHERE code = '${TB1}'`), `negative,${last}`, 'TB1 recorded, its time given in UTC');
+});
+
+test('results: a positive single-tube retest of a pool member is a case candidate and ends the retest task', async () => {
+  const M1 = T1M[1], RT2 = 'RT2-' + AREA;
+  const rl = await fill(RT2, [M1], 1, 'retest');
+  const r = await result({ tube: RT2, result: 'positive', reported_at: iso(rl) });
+  eq([r.status, r.body.effects?.candidates, r.body.effects?.tasks_done], [201, 1, 1], 'positive retest: ' + r.text);
+  eq(q(`SELECT status FROM tasks WHERE kind = 'retest' AND person_id = ${M1.id}`), 'done', "M1's retest task done");
+  eq(q(`SELECT person_id || ',' || status FROM case_candidates WHERE tube_id = (SELECT id FROM tubes WHERE code = '${RT2}')`), `${M1.id},pending`, 'a pending candidate');
+  const d = await pages('/api/v1/candidates?status=pending', command);
+  eq(d.items.length, 1, 'one pending');
+  const x = await post(`/api/v1/candidates/${d.items[0].id}/dismiss`, { reason: '复核' }, command);
+  eq(x.status, 200, 'dismissed: ' + x.text);
+  eq(q(`SELECT status FROM case_candidates WHERE id = ${d.items[0].id}`), 'dismissed', 'dismissed');
+  eq(num(`SELECT count(*) FROM cases WHERE person_id = ${M1.id}`), 0, 'no case');
 });
 
 // ======================================================= 4. coverage
