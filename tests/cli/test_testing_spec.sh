@@ -46,7 +46,9 @@ check "expected = persons of the area (nobody young or isolated here)" \
 	"$(sql "SELECT count(*) FROM persons WHERE grid_code LIKE '$AREA%' AND birth_date <= '2019-03-01'")" \
 	"$EXPECTED"
 check_rc "campaign site" 0 "$FK" campaign site --code S1 --name 采样点一 --region "$TOWN" --capacity 200
-check "site stored" "S1|$TOWN|200" "$(sql "SELECT code, region_code, capacity_per_hour FROM sites")"
+check "site stored" "S1|$TOWN|200" "$(sql "SELECT code, region_code, capacity_per_hour FROM sites WHERE code = 'S1'")"
+check_rc "a second site" 0 "$FK" campaign site --code S2 --name 采样点二 --region "$TOWN" --capacity 100
+OUT=$(sql "SELECT id_number FROM persons WHERE grid_code NOT LIKE '$AREA%' ORDER BY id LIMIT 1")
 
 # ---- samples with bad rows
 T=2022-03-01T09:00:00+08:00
@@ -69,27 +71,38 @@ TD,${IDN[9]},S1,$T,10
 TD,${IDN[10]},S1,$T,10
 TD,${IDN[11]},S1,$T,10
 TE,${IDN[0]},S1,$T,5
+TB,${IDN[12]},S2,$T,5
+TB,${IDN[12]},S1,$T,10
+TG,${IDN[12]},S1,$T,5
+TG,${IDN[13]},S1,$T,5
+TF,$OUT,S1,$T,5
 EOF
 snap_samples() { sql "SELECT (SELECT count(*) FROM samples) || ',' || (SELECT count(*) FROM tubes) || ',' ||
 	(SELECT total(n) FROM tubes) || ',' || (SELECT count(*) FROM tubes WHERE closed_at IS NOT NULL) || ',' ||
 	(SELECT total(sampled) || '/' || total(sampled_expected) FROM campaign_grids) || ',' || (SELECT total(samples) FROM site_hours)"; }
 check_rc "import samples: rows rejected, exit 3" 3 "$FK" import samples "$TMP/samples.csv"
 # line: 7 tube over its pool size, 8 bad ID number, 9 unknown site, 10 bad
-# time, 17 a person already sampled in the campaign
-check "sample rejects: lines" "7|8|9|10|17" "$(tail -n +2 "$TMP/samples.csv.rejects.csv" | cut -d, -f1 | paste -sd'|')"
+# time, 17 a person already sampled in the campaign, 18 and 19 a bound
+# tube's site and pool size differ; 22 (a person of no campaign's area) is
+# sampled outside any campaign
+check "sample rejects: lines" "7|8|9|10|17|18|19" "$(tail -n +2 "$TMP/samples.csv.rejects.csv" | cut -d, -f1 | paste -sd'|')"
 FIELDS=$(tail -n +2 "$TMP/samples.csv.rejects.csv" | cut -d, -f1,2 | paste -sd'|')
 check "sample rejects: bad ID number, unknown site, bad time name their field" "yes" \
 	"$(echo "$FIELDS" | grep -q '8,id_number' && echo "$FIELDS" | grep -q '9,site' && echo "$FIELDS" | grep -q '10,sampled_at' && echo yes)"
+check "sample rejects: a bound tube's other site, other pool size" "yes" \
+	"$(echo "$FIELDS" | grep -q '18,site' && echo "$FIELDS" | grep -q '19,pool_size' && echo yes)"
 check "sample rejects: the tube over its pool size names the tube (or its pool size)" "yes" \
 	"$(echo "$FIELDS" | grep -Eq '(^|\|)7,(tube|pool_size)(\||$)' && echo yes)"
 check "sample rejects: the person sampled twice names the ID number (or the tube)" "yes" \
 	"$(echo "$FIELDS" | grep -Eq '(^|\|)17,(id_number|tube)(\||$)' && echo yes)"
-check "samples kept: 11 rows, round, in the campaign" "11|11" \
+check "samples kept: 14 rows, 13 round in the campaign" "14|13" \
 	"$(sql "SELECT count(*), sum(round = 1 AND campaign_id = $CID) FROM samples")"
-check "tubes: TA full and closed, TB 2, TC 1 closed, TD 3 open" "TA|5|5|1 TB|5|2|0 TC|1|1|1 TD|10|3|0" \
+check "the person of no campaign's area: a tube outside campaigns" "TF||1" \
+	"$(sql "SELECT code || '|' || coalesce(campaign_id, '') || '|' || n FROM tubes WHERE code = 'TF'")"
+check "tubes: TA full and closed, TB 2, TC 1 closed, TD 3 open, TG 2 open" "TA|5|5|1 TB|5|2|0 TC|1|1|1 TD|10|3|0 TF|5|1|0 TG|5|2|0" \
 	"$(sql "SELECT code || '|' || pool_size || '|' || n || '|' || (closed_at IS NOT NULL) FROM tubes ORDER BY code" | paste -sd' ')"
 check "sampled_at as in the file" "$(unix $T)" "$(sql "SELECT DISTINCT sampled_at FROM samples")"
-check "coverage counters: sampled 11" "11|11" "$(sql "SELECT total(sampled), total(sampled_expected) FROM campaign_grids WHERE campaign_id = $CID" | sed 's/\.0//g')"
+check "coverage counters: sampled 13" "13|13" "$(sql "SELECT total(sampled), total(sampled_expected) FROM campaign_grids WHERE campaign_id = $CID" | sed 's/\.0//g')"
 cp "$TMP/samples.csv.rejects.csv" "$TMP/samples.rejects.first"
 S1=$(snap_samples)
 check_rc "import samples again: still exit 3" 3 "$FK" import samples "$TMP/samples.csv"
@@ -110,15 +123,17 @@ TD,invalid,2022-03-01T12:00
 TD,invalid,$R
 TA,negative,$R
 TB,maybe,$R
+TG,negative,2022-03-01T08:00:00+08:00
 EOF
 snap_results() { sql "SELECT (SELECT count(*) || '/' || count(result) FROM tubes) || ',' || (SELECT count(*) FROM person_results) || ',' ||
 	(SELECT count(*) FROM tasks) || ',' || (SELECT count(*) FROM case_candidates) || ',' ||
 	(SELECT total(resulted) || '/' || total(positive) FROM campaign_grids)"; }
 check_rc "import results: rows rejected, exit 3" 3 "$FK" import results "$TMP/results.csv" --lab 某检测所
-# line: 5 unknown tube, 6 a conflicting result, 7 a bad time, 10 a bad word
-check "result rejects: lines and fields" "5,tube|6,result|7,reported_at|10,result" \
+# line: 5 unknown tube, 6 a conflicting result, 7 a bad time, 10 a bad
+# word, 11 a result before the tube's samples
+check "result rejects: lines and fields" "5,tube|6,result|7,reported_at|10,result|11,reported_at" \
 	"$(tail -n +2 "$TMP/results.csv.rejects.csv" | cut -d, -f1,2 | paste -sd'|')"
-check "tube results" "TA|negative TB|positive TC|positive TD|invalid" \
+check "tube results" "TA|negative TB|positive TC|positive TD|invalid TF| TG|" \
 	"$(sql "SELECT code || '|' || coalesce(result, '') FROM tubes ORDER BY code" | paste -sd' ')"
 check "lab recorded" "某检测所" "$(sql "SELECT DISTINCT lab FROM tubes WHERE result IS NOT NULL")"
 RU=$(unix $R)
@@ -136,7 +151,7 @@ check "one pending candidate: the person of TC" "$(pid "${IDN[8]}")|pending" \
 check "coverage: resulted 8 (TA 5, TB 2, TC 1), positive 3" "8|3" \
 	"$(sql "SELECT total(resulted), total(positive) FROM campaign_grids WHERE campaign_id = $CID" | sed 's/\.0//g')"
 check_rc "campaign show" 0 "$FK" campaign show "$CID" --json
-check "campaign totals" "11|8|3|$((EXPECTED - 11))" \
+check "campaign totals" "13|8|3|$((EXPECTED - 13))" \
 	"$(jf "$TMP/out" '"%s|%s|%s|%s" % (d["sampled"], d["resulted"], d["positive"], d["missing"])')"
 cp "$TMP/results.csv.rejects.csv" "$TMP/results.rejects.first"
 R1=$(snap_results)
