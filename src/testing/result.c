@@ -242,6 +242,14 @@ static enum fk_status result_check(struct result_writer *w, const char *tube,
 	fk_strlcpy(out->stored, (const char *)sqlite3_column_text(w->tube_get, 2),
 		   sizeof(out->stored));
 	sqlite3_reset(w->tube_get);
+	if (out->stored[0]) {
+		/* a second result: its members are not read (a file imported
+		 * again costs one index probe a row) */
+		out->kind = !strcmp(out->stored, result_names[r]) ? RESULT_UNCHANGED
+								  : RESULT_CONFLICT;
+		out->members = (int)*n;
+		return FK_OK;
+	}
 
 	sqlite3_bind_int64(w->members, 1, out->tube_id);
 	while ((rc = sqlite3_step(w->members)) == SQLITE_ROW) {
@@ -265,10 +273,7 @@ static enum fk_status result_check(struct result_writer *w, const char *tube,
 			     sqlite3_errmsg(w->db));
 		goto reset_members;
 	}
-	if (out->stored[0])
-		out->kind = !strcmp(out->stored, result_names[r]) ? RESULT_UNCHANGED
-								  : RESULT_CONFLICT;
-	else if (!out->members)
+	if (!out->members)
 		out->kind = RESULT_EMPTY;
 	else if (reported_at < out->last_sample)
 		out->kind = RESULT_TOO_EARLY;
