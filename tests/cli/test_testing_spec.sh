@@ -45,6 +45,19 @@ check "campaign id" "$(sql 'SELECT max(id) FROM campaigns')" "$CID"
 check "expected = persons of the area (nobody young or isolated here)" \
 	"$(sql "SELECT count(*) FROM persons WHERE grid_code LIKE '$AREA%' AND birth_date <= '2019-03-01'")" \
 	"$EXPECTED"
+# default deadlines from the policy file: core +campaign_core_days,
+# designated +campaign_designated_hours (on another county, closed at once)
+OTHER=$(sql "SELECT substr(grid_code, 1, 6) c FROM persons WHERE c <> '$AREA' GROUP BY c ORDER BY c LIMIT 1")
+for k in core designated; do
+	check_rc "campaign create --kind $k" 0 "$FK" campaign create --region "$OTHER" --kind $k --starts "$START" --json
+	case $k in core) want=$(($(unix $START) + $(pol campaign_core_days) * 86400)) ;;
+		designated) want=$(($(unix $START) + $(pol campaign_designated_hours) * HOUR)) ;; esac
+	check "$k: the default deadline" "$want" "$(unix "$(jf "$TMP/out" 'd["deadline"]')")"
+	K_ID=$(jf "$TMP/out" 'd["id"]')
+	check_rc "$k: closed" 0 "$FK" campaign close "$K_ID"
+	check_rc "$k: closed again" 0 "$FK" campaign close "$K_ID"
+	check "$k: status" "closed" "$(sql "SELECT status FROM campaigns WHERE id = '$K_ID'")"
+done
 check_rc "campaign site" 0 "$FK" campaign site --code S1 --name 采样点一 --region "$TOWN" --capacity 200
 check "site stored" "S1|$TOWN|200" "$(sql "SELECT code, region_code, capacity_per_hour FROM sites WHERE code = 'S1'")"
 check_rc "a second site" 0 "$FK" campaign site --code S2 --name 采样点二 --region "$TOWN" --capacity 100
