@@ -36,7 +36,7 @@ const adminTok = (await api(S.url, 'POST', '/api/v1/sessions', { body: { usernam
 const COUNTY = sql(S.db, 'SELECT substr(grid_code,1,6) c FROM persons GROUP BY c ORDER BY count(*) DESC, c LIMIT 1');
 const [G1, G2] = sql(S.db, `SELECT grid_code FROM persons WHERE grid_code LIKE '${COUNTY}%' GROUP BY grid_code ORDER BY count(*) DESC, grid_code LIMIT 2`).split('\n');
 const TOWN1 = G1.slice(0, 9), COMM1 = G1.slice(0, 12);
-let cmdTok, gridTok, testerTok, campaign, browser, desk, phone;
+let SINGLE, cmdTok, gridTok, testerTok, campaign, browser, desk, phone;
 
 const shot = async (page, name) => {
   mkdirSync(SHOTS, { recursive: true });
@@ -121,8 +121,15 @@ test('setup: a campaign, a site, samples and results through the API', async () 
       for (const idn of t.members) ok(await api(S.url, 'POST', '/api/v1/samples', { token: testerTok, body: { tube: t.code, id_number: idn } }), 201, `sample ${idn}`);
     }
   }));
+  // and one person alone in a tube (a single-tube positive: a case candidate)
+  const single = sql(S.db, `SELECT id_number FROM persons WHERE grid_code LIKE '${COUNTY}%' AND grid_code <> '${G1}' AND id % 7 = 1 ORDER BY id LIMIT 1`);
+  ok(await api(S.url, 'POST', '/api/v1/tubes', { token: testerTok, body: { tube: 'E2E-SINGLE', site: 'E2E-S1', campaign: campaign.id, pool_size: 1 } }), 201, 'single tube');
+  ok(await api(S.url, 'POST', '/api/v1/samples', { token: testerTok, body: { tube: 'E2E-SINGLE', id_number: single } }), 201, 'single sample');
+  all.push(single);
+  SINGLE = single;
   // the lab: the first tube positive, the second invalid, the last 8 pending
   const results = tubes.slice(0, tubes.length - 8).map((t, i) => ({ tube: t.code, result: i === 0 ? 'positive' : i === 1 ? 'invalid' : 'negative' }));
+  results.push({ tube: 'E2E-SINGLE', result: 'positive' });
   for (let i = 0; i < results.length; i += 500) {
     const r = ok(await api(S.url, 'POST', '/api/v1/results', { token: testerTok, body: { results: results.slice(i, i + 500) } }), 200, 'results');
     eq(r.refused, 0, 'every result accepted');
@@ -195,6 +202,10 @@ test('the dashboard shows exactly what SQL counts, per town and in total', async
   eq(digits(await desk.textContent('#tpend-retest')), tasks('retest'), 'retests');
   eq(digits(await desk.textContent('#tpend-resample')), tasks('resample'), 'resamples');
   assert(tasks('retest') === POOL && tasks('resample') === POOL, 'ten of each');
+  eq(digits(await desk.textContent('#tpend-candidates')), 1, 'one single-tube positive');
+  await desk.waitForSelector('#cand-list li');
+  eq(await desk.locator('#cand-list li').count(), 1);
+  eq(sql(S.db, `SELECT p.id_number FROM case_candidates c JOIN persons p ON p.id = c.person_id WHERE c.id = ${await desk.getAttribute('#cand-list li', 'data-id')}`), SINGLE, 'the person of the single tube');
   await desk.waitForSelector('#task-list li');
   eq(await desk.locator('#task-list li').count(), 2 * POOL);
   // the site and its throughput

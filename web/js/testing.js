@@ -655,7 +655,7 @@ function pendingCard(side, c, node, pending, app, nav) {
   if (canTrace && pending.candidates) {
     const cand = h('div.t-cands#t-cands');
     card.append(cand);
-    candidateList(cand, app, nav);
+    candidateList(cand, node, app, nav);
   }
 }
 
@@ -698,19 +698,22 @@ function taskList(box, node, app, nav) {
   });
 }
 
-function candidateList(box, app, nav) {
+// The pending candidates of the region shown (the list is the user's whole
+// scope, oldest first: those of this region are kept).
+function candidateList(box, node, app, nav) {
   box.append(h('h3.t-h3', '待确认的单管阳性'), spinner());
-  get('/api/v1/candidates', { status: 'pending', limit: 20 }).then(r => {
+  get('/api/v1/candidates', { status: 'pending', limit: 1000 }).then(r => {
     if (!nav.alive()) return;
     box.querySelector('.loading')?.remove();
-    if (!r.items.length) { box.append(h('p.muted.small', '没有待确认的单管阳性。')); return; }
-    box.append(h('ul.t-task-list#cand-list', r.items.map(x => {
+    const items = r.items.filter(x => !x.region || !x.region.code || x.region.code.startsWith(node.code));
+    if (!items.length) { box.append(h('p.muted.small', '没有待确认的单管阳性。')); return; }
+    box.append(h('ul.t-task-list#cand-list', items.map(x => {
       const p = x.person || {};
       return h('li.t-task', { dataset: { id: x.id } },
         h('div.t-task-head', h('span.tag.t-pos-tag', '单管阳性'), h('b', p.name || '—'), h('span.mono', p.id_number || '')),
-        h('div.t-task-meta.muted', x.tube ? `管 ${typeof x.tube === 'object' ? x.tube.code || x.tube.tube : x.tube} · ` : '',
+        h('div.t-task-meta.muted', x.region && x.region.name ? `${x.region.name} · ` : '', x.tube ? `管 ${x.tube} · ` : '',
           `采样 ${short(x.sampled_at)} · 结果 ${short(x.resulted_at)}`));
-    })), h('p.muted.small', '确认后在“病例”中建档并开展流调。'));
+    })), h('p.muted.small', '由指挥部或流调溯源组确认后建为病例并开展流调。'));
   }).catch(e => {
     if (!nav.alive()) return;
     box.querySelector('.loading')?.remove();
