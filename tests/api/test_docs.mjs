@@ -9,7 +9,7 @@
 // exactly the documented keys.  $NAME variables are filled from the
 // fixture below, in requests and responses alike.
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, run, startServer, api, sql, eq, ROOT, createUser, fk } from '../lib/harness.mjs';
 
@@ -102,6 +102,68 @@ V.POLICY_VERSION = (await api(S.url, 'GET', '/api/v1/policy', { token: V.ADMIN_T
   V.SECOND_APPEAL_ID = await ap('补充：采样点为兴安路社区');
 }
 
+// nucleic-acid testing, all through the API: the county of GRID; a whole
+// campaign over it that started an hour ago (CAMPAIGN_ID, deadline by the
+// policy's 7 days) and one of 2022 the close example closes; a site of the
+// county; a sampler (tester of the county) and a lab of the city.  The
+// persons sampled here live in the county away from GRID (whose missing
+// list the examples show) and from the households of the persons other
+// examples use (PERSON_ID, the appellant, the cases), so their codes stay
+// as shown.  Tubes: RT-NEG-01 and RT-POS-01 with ten members each, for
+// the result examples; RT-ONE-01 to -04 with one member, -03 and -04
+// already positive (two case candidates); RT-INV-01 invalid (a resample
+// task the cancel example cancels); and one more person left unsampled for
+// the sampling examples (tubes DOC-T0001, DOC-T0002).
+{
+  const call = async (token, method, path, body, want) => {
+    const r = await api(S.url, method, path, { token, body });
+    if (r.status !== want) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
+    return r.body;
+  };
+  const iso = t => new Date((t + 8 * 3600) * 1000).toISOString().slice(0, 19) + '+08:00';
+  V.COUNTY = V.GRID.slice(0, 6);
+  await createUser(S, V.ADMIN_TOKEN, { username: 'chen.sampler', role: 'tester', scope: V.COUNTY, password: 'example-pass-1' });
+  V.SAMPLER_TOKEN = await login('chen.sampler', 'example-pass-1');
+  await createUser(S, V.ADMIN_TOKEN, { username: 'wang.lab', role: 'lab', scope: '6109', password: 'example-pass-1' });
+  V.LAB_TOKEN = await login('wang.lab', 'example-pass-1');
+  const start = Math.floor(Date.now() / 60000) * 60 - 3600;
+  [V.CAMPAIGN_STARTS, V.CAMPAIGN_DEADLINE] = [iso(start), iso(start + 7 * 86400)];
+  V.CAMPAIGN_ID = String((await call(V.COMMAND_TOKEN, 'POST', '/api/v1/campaigns',
+    { name: '文档示例全员检测', kind: 'whole', region: V.COUNTY, starts_at: V.CAMPAIGN_STARTS }, 201)).id);
+  V.CLOSE_CAMPAIGN_ID = String((await call(V.COMMAND_TOKEN, 'POST', '/api/v1/campaigns',
+    { name: '文档示例待关闭', kind: 'whole', region: V.COUNTY, starts_at: '2022-01-10T08:00:00+08:00' }, 201)).id);
+  V.SITE = 'DOCS-00';
+  await call(V.COMMAND_TOKEN, 'POST', '/api/v1/sites', { code: V.SITE, name: '文档示例采样点', region: V.COUNTY, capacity_per_hour: 300 }, 201);
+  const busy = [V.PERSON_ID, V.CASE_PERSON_ID].join(',');
+  const away = sql(S.db, `SELECT p.id, p.id_number, p.name FROM persons p
+    WHERE p.grid_code LIKE '${V.COUNTY}%' AND p.grid_code <> '${V.GRID}'
+      AND p.id NOT IN (SELECT person_id FROM campaign_exempt WHERE campaign_id = ${V.CAMPAIGN_ID})
+      AND coalesce(p.household_id, -p.id) NOT IN (SELECT household_id FROM persons
+        WHERE household_id IS NOT NULL AND (id IN (${busy}) OR id_number IN ('${V.APPELLANT_ID_NUMBER}', '${V.NEW_CASE_ID_NUMBER}')))
+    ORDER BY p.id DESC LIMIT 26`).split('\n').map(l => l.split('|'));
+  if (away.length !== 26) throw new Error(`only ${away.length} persons to sample`);
+  const sampleInto = async (tube, pool, persons) => {
+    await call(V.SAMPLER_TOKEN, 'POST', '/api/v1/tubes', { tube, site: V.SITE, campaign: Number(V.CAMPAIGN_ID), pool_size: pool }, 201);
+    for (const p of persons) await call(V.SAMPLER_TOKEN, 'POST', '/api/v1/samples', { tube, id_number: p[1] }, 201);
+  };
+  await sampleInto('RT-NEG-01', 10, away.slice(0, 10));
+  await sampleInto('RT-POS-01', 10, away.slice(10, 20));
+  for (let i = 0; i < 4; i++) await sampleInto(`RT-ONE-0${i + 1}`, 1, [away[20 + i]]);
+  await sampleInto('RT-INV-01', 1, [away[24]]);
+  for (const [tube, result] of [['RT-ONE-03', 'positive'], ['RT-ONE-04', 'positive'], ['RT-INV-01', 'invalid']])
+    await call(V.LAB_TOKEN, 'POST', '/api/v1/results', { tube, result }, 201);
+  const cands = (await call(V.COMMAND_TOKEN, 'GET', '/api/v1/candidates', undefined, 200)).items;
+  [V.CANDIDATE_ID, V.SECOND_CANDIDATE_ID] = ['RT-ONE-03', 'RT-ONE-04'].map(t => String(cands.find(c => c.tube === t).id));
+  const tasks = (await call(V.COMMAND_TOKEN, 'GET', '/api/v1/tasks?kind=resample', undefined, 200)).items;
+  V.TASK_ID = String(tasks.find(t => t.source === 'tube:RT-INV-01').id);
+  // the person the sampling examples sample, with their name masked as
+  // lists mask it: first character, stars, the last from three on
+  [V.SAMPLE_PERSON_ID, V.SAMPLE_ID_NUMBER] = away[25];
+  const name = [...away[25][2]];
+  V.OUTSIDE_ID_NUMBER = sql(S.db, `SELECT id_number FROM persons WHERE grid_code NOT LIKE '${V.COUNTY}%' ORDER BY id LIMIT 1`);
+  V.SAMPLE_NAME_MASKED = name[0] + '*'.repeat(name.length - (name.length >= 3 ? 2 : 1)) + (name.length >= 3 ? name[name.length - 1] : '');
+}
+
 const subst = s => s.replace(/\$([A-Z_]+)/g, (m, k) => (k in V ? V[k] : m));
 
 function parseExamples(md) {
@@ -161,8 +223,35 @@ test('docs/api.md has examples for every route', async () => {
     'POST /api/v1/overrides/$OVERRIDE_ID/approve', 'POST /api/v1/overrides/$SECOND_OVERRIDE_ID/refuse',
     'POST /api/v1/overrides/$OVERRIDE_ID/revoke', 'GET /api/v1/me/overrides',
     'POST /api/v1/me/appeals', 'GET /api/v1/me/appeals', 'POST /api/v1/me/appeals/$SECOND_APPEAL_ID/withdraw',
-    'GET /api/v1/appeals', 'GET /api/v1/appeals/{id}', 'POST /api/v1/appeals/$APPEAL_ID/decide'])
+    'GET /api/v1/appeals', 'GET /api/v1/appeals/{id}', 'POST /api/v1/appeals/$APPEAL_ID/decide',
+    'POST /api/v1/campaigns', 'GET /api/v1/campaigns', 'GET /api/v1/campaigns/{id}',
+    'POST /api/v1/campaigns/$CLOSE_CAMPAIGN_ID/close', 'POST /api/v1/sites', 'GET /api/v1/sites',
+    'POST /api/v1/tubes', 'POST /api/v1/samples', 'POST /api/v1/tubes/DOC-T0001/close', 'GET /api/v1/tubes/DOC-T0001',
+    'POST /api/v1/results', 'GET /api/v1/tasks', 'POST /api/v1/tasks/$TASK_ID/cancel', 'GET /api/v1/candidates',
+    'POST /api/v1/candidates/$CANDIDATE_ID/confirm', 'POST /api/v1/candidates/$SECOND_CANDIDATE_ID/dismiss',
+    'GET /api/v1/campaigns/$CAMPAIGN_ID/coverage', 'GET /api/v1/campaigns/$CAMPAIGN_ID/sites',
+    'GET /api/v1/campaigns/$CAMPAIGN_ID/missing', 'GET /api/v1/campaigns/$CAMPAIGN_ID/missing.xlsx',
+    'GET /api/v1/plan-testing'])
     if (![...documented].some(d => d === want)) throw new Error(`no example for ${want}`);
+});
+// and for every row of the route tables in src/ (a route added without an
+// example fails here even when the list above was not updated)
+test('docs/api.md has an example for every route in the route tables of src/', async () => {
+  const sources = [];
+  const walk = dir => {
+    for (const e of readdirSync(dir, { withFileTypes: true }))
+      if (e.isDirectory()) walk(join(dir, e.name));
+      else if (e.name.endsWith('.c')) sources.push(readFileSync(join(dir, e.name), 'utf8'));
+  };
+  walk(join(ROOT, 'src'));
+  const routes = sources.flatMap(t => [...t.matchAll(/\{"(GET|POST|PUT|PATCH|DELETE)", "(\/[^"]*)"/g)].map(m => [m[1], m[2]]));
+  if (routes.length < 60) throw new Error(`found only ${routes.length} routes in src/: has the route table format changed?`);
+  const requests = examples.map(e => split(e.req).first.replace(/\?.*$/, '').split(' '));
+  const missing = routes.filter(([method, pattern]) => {
+    const re = new RegExp('^' + pattern.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[a-z_]+\}/g, '[^/]+') + '$');
+    return !requests.some(([m, p]) => m === method && re.test(p));
+  });
+  if (missing.length) throw new Error(`no example for ${missing.map(r => r.join(' ')).join(', ')}`);
 });
 
 for (const ex of examples) {
