@@ -75,6 +75,12 @@ bool testing_code_valid(const char *s, size_t max)
 	return n > 0;
 }
 
+bool testing_region_valid(const char *s)
+{
+	size_t n = strlen(s);
+	return region_level_of_len(n) && fk_all_digits(s, n);
+}
+
 static void copy_col(sqlite3_stmt *st, int i, char *out, size_t size)
 {
 	const char *v = (const char *)sqlite3_column_text(st, i);
@@ -776,6 +782,18 @@ static void site_json(struct strbuf *o, sqlite3_stmt *st)
 		    sqlite3_column_int(st, 5), opens / 60, opens % 60, closes / 60, closes % 60);
 }
 
+/* Binds in's code, name, region, capacity, opens and closes to ?1..?6:
+ * the comparison and the insert must read the same six values. */
+static void site_bind(sqlite3_stmt *st, const struct site_in *in)
+{
+	sqlite3_bind_text(st, 1, in->code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, in->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, in->region, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, in->capacity);
+	sqlite3_bind_int(st, 5, in->opens);
+	sqlite3_bind_int(st, 6, in->closes);
+}
+
 /* Adds site in (or finds it unchanged) on the writer w, and writes its
  * JSON to o.  *created: a new row.  FK_ENOTFOUND when the region does not
  * exist; FK_ECONFLICT when the code is taken with other values; FK_EDB. */
@@ -810,12 +828,7 @@ static enum fk_status site_put(sqlite3 *w, const struct site_in *in, const char 
 		s = FK_EDB;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, in->code, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, in->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, in->region, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, in->capacity);
-	sqlite3_bind_int(st, 5, in->opens);
-	sqlite3_bind_int(st, 6, in->closes);
+	site_bind(st, in);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (!sqlite3_column_int(st, 0)) {
@@ -839,12 +852,7 @@ static enum fk_status site_put(sqlite3 *w, const struct site_in *in, const char 
 		s = FK_EDB;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, in->code, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, in->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, in->region, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, in->capacity);
-	sqlite3_bind_int(st, 5, in->opens);
-	sqlite3_bind_int(st, 6, in->closes);
+	site_bind(st, in);
 	sqlite3_bind_int64(st, 7, now);
 	sqlite3_bind_text(st, 8, actor, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
@@ -936,11 +944,19 @@ static bool body_required(struct http_req *req, const char *key, const char *v)
  * region answers the same). */
 static bool region_in_scope(struct http_req *req, const char *region)
 {
-	size_t n = strlen(region);
-	if (n <= REGION_CODE_MAX && fk_all_digits(region, n) && region_level_of_len(n) &&
-	    access_scope_contains(req->user->scope, region))
+	if (testing_region_valid(region) && access_scope_contains(req->user->scope, region))
 		return true;
 	http_error(req, 404, NULL, "no region '%s' in your scope", region);
+	return false;
+}
+
+/* The optional ?region= of a list: empty or a region code; false after
+ * answering 400. */
+static bool query_region_ok(struct http_req *req, const char *region)
+{
+	if (!region || !*region || testing_region_valid(region))
+		return true;
+	http_error(req, 400, NULL, "region must be a region code, not '%s'", region);
 	return false;
 }
 
@@ -1123,12 +1139,8 @@ static void campaigns_list(struct http_req *req)
 		http_error(req, 400, NULL, "status must be open or closed");
 		return;
 	}
-	if (region && *region &&
-	    (strlen(region) > REGION_CODE_MAX || !fk_all_digits(region, strlen(region)) ||
-	     !region_level_of_len(strlen(region)))) {
-		http_error(req, 400, NULL, "region must be a region code, not '%s'", region);
+	if (!query_region_ok(req, region))
 		return;
-	}
 	if (!(st = store_reader_stmt(CAMPAIGN_LIST_SQL, &err))) {
 		http_fail(req, FK_EDB, &err);
 		return;
@@ -1320,12 +1332,8 @@ static void sites_list(struct http_req *req)
 	}
 	if (!http_reader(req) || !http_page_params(req, &limit, after, sizeof(after)))
 		return;
-	if (region && *region &&
-	    (strlen(region) > REGION_CODE_MAX || !fk_all_digits(region, strlen(region)) ||
-	     !region_level_of_len(strlen(region)))) {
-		http_error(req, 400, NULL, "region must be a region code, not '%s'", region);
+	if (!query_region_ok(req, region))
 		return;
-	}
 	if (!(st = store_reader_stmt(SITE_LIST_SQL, &err))) {
 		http_fail(req, FK_EDB, &err);
 		return;
@@ -1641,8 +1649,7 @@ static int cli_create(int argc, char **argv)
 	if (persons_path && (rc = read_persons(persons_path, &persons, &lines, &npersons))) 
 		goto out;
 	rc = 2;
-	size_t rl = strlen(region);
-	if (rl > REGION_CODE_MAX || !fk_all_digits(region, rl) || !region_level_of_len(rl)) {
+	if (!testing_region_valid(region)) {
 		fprintf(stderr, "fangkong campaign create: --region '%s' is not a region code\n",
 			region);
 		goto out;
@@ -1944,8 +1951,7 @@ static int cli_site(int argc, char **argv)
 			SITE_NAME_MAX);
 		return 2;
 	}
-	size_t rl = strlen(in.region);
-	if (rl > REGION_CODE_MAX || !fk_all_digits(in.region, rl) || !region_level_of_len(rl)) {
+	if (!testing_region_valid(in.region)) {
 		fprintf(stderr, "fangkong campaign site: --region '%s' is not a region code\n",
 			in.region);
 		return 2;

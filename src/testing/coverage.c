@@ -1140,9 +1140,7 @@ int export_missing(int argc, char **argv)
 		fprintf(stderr, "%s: --campaign '%.40s' is not a campaign id\n", cmd, cid_s);
 		return 2;
 	}
-	size_t rlen = strlen(region);
-	if (!rlen || rlen >= REGION_CODE_MAX || !fk_all_digits(region, rlen) ||
-	    !region_level_of_len(rlen)) {
+	if (!testing_region_valid(region)) {
 		fprintf(stderr, "%s: --region '%.40s' is not a region code\n", cmd, region);
 		return 2;
 	}

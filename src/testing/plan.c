@@ -360,8 +360,7 @@ static enum fk_status plan_region(sqlite3 *db, sqlite3_stmt *given, const char *
 				  size_t namesz, int64_t *population, struct fk_err *err)
 {
 	enum fk_status st = FK_OK;
-	size_t len = strlen(code);
-	if (!len || !fk_all_digits(code, len) || !region_level_of_len(len))
+	if (!testing_region_valid(code))
 		return fk_fail(err, FK_ENOTFOUND, "no region '%s'", code);
 	sqlite3_stmt *q = given;
 	if (!q) {

@@ -46,4 +46,7 @@ enum fk_status campaign_person_status(sqlite3 *db, const struct campaign *c, int
 /* A tube or site code: 1..max characters of [A-Za-z0-9_-]. */
 bool testing_code_valid(const char *s, size_t max);
 
+/* A region code: digits, of the length of one of the six levels. */
+bool testing_region_valid(const char *s);
+
 #endif
