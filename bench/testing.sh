@@ -190,9 +190,9 @@ if has sampling; then
 	sqlite3 "$DB" "SELECT id_number FROM persons ORDER BY id" >"$TMP/persons"
 	# a file for each of wrk's 2 threads: half the city each, at most what
 	# 30,000 registrations/s a thread take in a run
-	half=$((P / 2)); cap=$((30000 * DUR))
-	head -n "$((half < cap ? half : cap))" "$TMP/persons" >"$TMP/persons.1"
-	tail -n +"$((half + 1))" "$TMP/persons" | head -n "$((half < cap ? half : cap))" >"$TMP/persons.2"
+	half=$((P / 2)); cap=$((30000 * DUR)); take=$((half < cap ? half : cap))
+	awk -v h="$half" -v k="$take" 'NR <= k { print > f1 } NR > h && NR <= h + k { print > f2 } NR > h + k { exit }' \
+		f1="$TMP/persons.1" f2="$TMP/persons.2" "$TMP/persons"
 
 	start_server "$DB"
 	TOKEN=$(login "bench.s$RUN" "$URL")
@@ -241,7 +241,7 @@ if has sampling; then
 	sampling_run "c$CONNS" "$C64" "$CONNS"
 	if [ -s "$TMP/perf.data" ]; then
 		echo "server profile during the $CONNS-connection run (perf, self time):"
-		perf report -i "$TMP/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25 | sed 's/^/  /'
+		perf report -i "$TMP/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25 | sed 's/^/  /' || true
 		awk '/syscalls:sys_enter_f/ { printf "  %s %s in 4 s\n", $2, $1 }' "$TMP/perf.stat"
 	fi
 	sampling_run "c$SURGE" "$CS" "$SURGE"
