@@ -620,7 +620,7 @@ static void time_json(struct strbuf *o, const char *key, int64_t t)
 }
 
 /* The campaign JSON of a CAMPAIGN_SELECT row. */
-static void campaign_json(struct strbuf *o, sqlite3_stmt *st)
+static void campaign_row_json(struct strbuf *o, sqlite3_stmt *st)
 {
 	strbuf_addf(o, "{\"id\":%" PRId64 ",\"name\":", col64(st, CC_ID));
 	strbuf_add_json_str(o, col(st, CC_NAME));
@@ -663,10 +663,8 @@ static void campaign_json(struct strbuf *o, sqlite3_stmt *st)
 
 static const char *const CAMPAIGN_ONE_SQL = CAMPAIGN_SELECT "WHERE c.id = ?1 GROUP BY c.id";
 
-/* Reads campaign id on db into *o (JSON) and, when region is not NULL, its
- * area.  FK_ENOTFOUND, FK_EDB. */
-static enum fk_status campaign_read_json(sqlite3 *db, int64_t id, struct strbuf *o,
-					 char *region, size_t region_size, struct fk_err *err)
+enum fk_status campaign_json(struct strbuf *o, sqlite3 *db, int64_t id, char *region,
+			     size_t region_size, struct fk_err *err)
 {
 	sqlite3_stmt *st = store_prepare(db, CAMPAIGN_ONE_SQL, err);
 	if (!st)
@@ -675,7 +673,7 @@ static enum fk_status campaign_read_json(sqlite3 *db, int64_t id, struct strbuf 
 	int rc = sqlite3_step(st);
 	enum fk_status s = FK_OK;
 	if (rc == SQLITE_ROW) {
-		campaign_json(o, st);
+		campaign_row_json(o, st);
 		if (region)
 			fk_strlcpy(region, col(st, CC_REGION), region_size);
 	} else if (rc == SQLITE_DONE) {
@@ -1085,7 +1083,7 @@ static void campaign_post(struct http_req *req)
 					  &err)
 			     : fk_fail(&err, FK_EDB, "database unavailable");
 	if (!s)
-		s = campaign_read_json(w, r.id, &out, NULL, 0, &err);
+		s = campaign_json(&out, w, r.id, NULL, 0, &err);
 	store_writer_unlock();
 	if (s == FK_ENOTFOUND) {
 		http_error(req, 404, NULL, "no region '%s' in your scope", region);
@@ -1158,7 +1156,7 @@ static void campaigns_list(struct http_req *req)
 			break;
 		if (n++)
 			strbuf_addch(&o, ',');
-		campaign_json(&o, st);
+		campaign_row_json(&o, st);
 		int64_t id = col64(st, CC_ID);
 		strbuf_addf(&ids, "%s%" PRId64, ids.len ? "," : "", id);
 		snprintf(last, sizeof(last), "%" PRId64, id);
@@ -1184,7 +1182,7 @@ static bool visible_campaign(struct http_req *req, int64_t *id, struct strbuf *o
 	sqlite3 *db;
 	if (!path_id(req, id) || !(db = http_reader(req)))
 		return false;
-	enum fk_status s = campaign_read_json(db, *id, o, area, area_size, &err);
+	enum fk_status s = campaign_json(o, db, *id, area, area_size, &err);
 	if (s == FK_ENOTFOUND || (!s && !area_visible(req->user->scope, area))) {
 		http_error(req, 404, NULL, "no campaign %" PRId64 " in your scope", *id);
 		return false;
@@ -1229,7 +1227,7 @@ static void campaign_close(struct http_req *req)
 						  fk_now(), &closed_now, &err)
 			     : fk_fail(&err, FK_EDB, "database unavailable");
 	if (!s)
-		s = campaign_read_json(w, id, &o, NULL, 0, &err);
+		s = campaign_json(&o, w, id, NULL, 0, &err);
 	store_writer_unlock();
 	if (s)
 		http_fail(req, s, &err);
@@ -1719,7 +1717,7 @@ static int cli_create(int argc, char **argv)
 		goto out;
 	}
 	if (json) {
-		if (campaign_read_json(db, r.id, &out, NULL, 0, &err)) {
+		if (campaign_json(&out, db, r.id, NULL, 0, &err)) {
 			fprintf(stderr, "fangkong campaign create: %s\n", err.msg);
 			goto out;
 		}
@@ -1829,7 +1827,7 @@ static int cli_simple(int argc, char **argv, const char *cmd, bool want_id, bool
 		if (json) {
 			if (n)
 				strbuf_addch(&o, ',');
-			campaign_json(&o, st);
+			campaign_row_json(&o, st);
 		} else if (want_id) {
 			print_campaign_text(st);
 		} else {

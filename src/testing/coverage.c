@@ -106,7 +106,6 @@ struct cov_tree {
 	struct cov_node *nodes;
 	size_t n, alloc;
 	struct strbuf names;
-	struct cov_figures campaign; /* every row of the campaign */
 };
 
 static void cov_tree_release(struct cov_tree *t)
@@ -204,7 +203,6 @@ static enum fk_status cov_tree_build(sqlite3 *db, int64_t cid, const char *root,
 		    sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
 		    sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6),
 		};
-		figures_add(&t->campaign, &f);
 		if (!g || strncmp(g, root, rlen))
 			continue;
 		size_t glen = strlen(g);
@@ -275,53 +273,6 @@ static void cov_tree_json(struct strbuf *o, const struct cov_tree *t)
 }
 
 /* ------------------------------------------------------------ campaigns */
-
-static void campaign_json(struct strbuf *o, const struct campaign *c, const char *region_name,
-			  const struct cov_figures *f)
-{
-	strbuf_addf(o, "{\"id\":%" PRId64 ",\"name\":", c->id);
-	strbuf_add_json_str(o, c->name);
-	strbuf_addstr(o, ",\"kind\":");
-	strbuf_add_json_str(o, c->kind);
-	strbuf_addstr(o, ",\"region\":{\"code\":");
-	strbuf_add_json_str(o, c->region_code);
-	strbuf_addstr(o, ",\"name\":");
-	strbuf_add_json_str(o, region_name);
-	strbuf_addstr(o, "},\"starts_at\":");
-	time_json(o, c->starts_at);
-	strbuf_addstr(o, ",\"deadline\":");
-	time_json(o, c->deadline);
-	strbuf_addf(o, ",\"pool_size\":%d,\"status\":\"%s\",\"occupations\":[", c->pool_size,
-		    c->open ? "open" : "closed");
-	if (!strcmp(c->kind, "periodic")) {
-		bool first = true;
-		for (const char *p = c->occupations; *p;) {
-			const char *e = strchr(p, ',');
-			size_t len = e ? (size_t)(e - p) : strlen(p);
-			if (len) {
-				char one[OCCUPATIONS_MAX + 1];
-				memcpy(one, p, len);
-				one[len] = '\0';
-				if (!first)
-					strbuf_addch(o, ',');
-				first = false;
-				strbuf_add_json_str(o, one);
-			}
-			if (!e)
-				break;
-			p = e + 1;
-		}
-	}
-	strbuf_addstr(o, "],");
-	figures_json(o, f);
-	strbuf_addstr(o, ",\"created_at\":");
-	time_json(o, c->created_at);
-	strbuf_addstr(o, ",\"created_by\":");
-	strbuf_add_json_str(o, c->created_by);
-	strbuf_addstr(o, ",\"policy_version\":");
-	strbuf_add_json_str(o, c->policy_version);
-	strbuf_addch(o, '}');
-}
 
 static void region_name_of(sqlite3 *db, const char *code, char *out, size_t size)
 {
@@ -500,7 +451,7 @@ static void coverage_get(struct http_req *req)
 	struct cov_pending pend;
 	struct strbuf o = STRBUF_INIT;
 	struct fk_err err;
-	char root[REGION_CODE_MAX], hi[REGION_CODE_MAX + 2], area_name[1100] = "";
+	char root[REGION_CODE_MAX], hi[REGION_CODE_MAX + 2];
 	const char *depth_s = http_query(req, "depth");
 	int64_t depth = 1, now = fk_now(), last_hour = 0;
 	enum fk_status s;
@@ -530,14 +481,14 @@ static void coverage_get(struct http_req *req)
 		s = samples_last_hour(db, c.id, root, hi, now, &last_hour, &err);
 	if (!s)
 		s = pending_of(db, c.id, root, hi, now, &pend, &err);
+	if (!s) {
+		strbuf_addstr(&o, "{\"campaign\":");
+		s = campaign_json(&o, db, c.id, NULL, 0, &err);
+	}
 	if (s) {
 		http_fail(req, s, &err);
 		goto done;
 	}
-	if (!strcmp(root, c.region_code))
-		fk_strlcpy(area_name, node_name(&t, &t.nodes[0]), sizeof(area_name));
-	else
-		region_name_of(db, c.region_code, area_name, sizeof(area_name));
 
 	const struct cov_figures *rf = &t.nodes[0].f;
 	int64_t missing = figures_missing(rf);
@@ -545,8 +496,6 @@ static void coverage_get(struct http_req *req)
 	if (now < c.starts_at)
 		elapsed = 0;
 	double sampled = ratio(rf->sampled_expected, rf->expected, 1);
-	strbuf_addstr(&o, "{\"campaign\":");
-	campaign_json(&o, &c, area_name, &t.campaign);
 	strbuf_addstr(&o, ",\"as_of\":");
 	time_json(&o, now);
 	strbuf_addf(&o,

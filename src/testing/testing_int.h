@@ -34,6 +34,14 @@ struct campaign {
 /* Reads campaign id.  FK_ENOTFOUND when there is none, FK_EDB. */
 enum fk_status campaign_get(sqlite3 *db, int64_t id, struct campaign *out, struct fk_err *err);
 
+/* Appends to o campaign id's JSON, the object GET /api/v1/campaigns/{id}
+ * answers (counts summed over its campaign_grids), and copies its area to
+ * region when that is not NULL.  Every answer that shows a campaign writes
+ * it here.  Reads db (any connection).  FK_ENOTFOUND, FK_EDB. */
+struct strbuf;
+enum fk_status campaign_json(struct strbuf *o, sqlite3 *db, int64_t id, char *region,
+			     size_t region_size, struct fk_err *err);
+
 /* Where a person stands in campaign c: *in_population when their grid lies
  * in c's area and, for a periodic campaign, their occupation is one of
  * c's, for a targeted one, they are listed in campaign_targets; *expected
