@@ -1550,30 +1550,7 @@ static enum fk_status import_row(struct importer *im, const struct csv_row *row,
 
 static enum fk_status import_header(struct importer *im, struct csv_reader *r, struct fk_err *err)
 {
-	static const char want[] = "tube,id_number,site,sampled_at,pool_size";
-	struct csv_row row;
-	struct fk_err cerr = {FK_OK, ""};
-	struct strbuf got = STRBUF_INIT;
-	enum fk_status st = FK_OK;
-	enum csv_result res = csv_next(r, &row, &cerr);
-	if (res == CSV_EOF)
-		return fk_fail(err, FK_EINVAL, "'%s' is empty: expected the header row '%s'",
-			       im->path, want);
-	if (res == CSV_ERROR)
-		return fk_fail(err, FK_EINVAL, "'%s' line %" PRIu64 ": bad header row: %s",
-			       im->path, row.line, cerr.msg);
-	bool same = row.nfields == IMPORT_COLS;
-	for (size_t i = 0; same && i < row.nfields; i++)
-		same = row.lens[i] == strlen(import_cols[i]) &&
-		       !memcmp(row.fields[i], import_cols[i], row.lens[i]);
-	if (!same) {
-		rejects_raw_utf8(im->enc, row.raw, row.raw_len < 200 ? row.raw_len : 200, &got);
-		st = fk_fail(err, FK_EINVAL,
-			     "'%s' line %" PRIu64 ": wrong header for samples: expected '%s', got '%s'",
-			     im->path, row.line, want, got.buf);
-	}
-	strbuf_release(&got);
-	return st;
+	return testing_csv_header(r, im->path, im->enc, import_cols, IMPORT_COLS, "samples", err);
 }
 
 static enum fk_status import_records(struct importer *im, const char *data, size_t len,

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "lib/err.h"
+#include "lib/textenc.h"
 #include "testing/testing.h"
 
 #define CAMPAIGN_NAME_MAX 120
@@ -56,5 +57,13 @@ bool testing_code_valid(const char *s, size_t max);
 
 /* A region code: digits, of the length of one of the six levels. */
 bool testing_region_valid(const char *s);
+
+/* Reads the header row of a samples or results file (what: "samples",
+ * "results") and checks it is exactly cols.  FK_EINVAL, with the message
+ * for an empty file, an unreadable or a wrong header row. */
+struct csv_reader;
+enum fk_status testing_csv_header(struct csv_reader *r, const char *path,
+				  enum text_encoding enc, const char *const *cols, size_t ncols,
+				  const char *what, struct fk_err *err);
 
 #endif
