@@ -214,7 +214,9 @@ if has sampling; then
 		c0=$(cpu_ticks "$SPID")
 		if [ "${TESTING_PERF:-0}" = 1 ] && [ "$1" = c$CONNS ] && command -v perf >/dev/null; then
 			(sleep 3; perf record -F 499 -g -p "$SPID" -o "$TMP/perf.data" -- sleep 6 >/dev/null 2>&1;
-			 perf stat -e 'syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync' -p "$SPID" -- sleep 4 2>"$TMP/perf.stat" >/dev/null || true) &
+			 r0=$(sqlite3 "$DB" "SELECT count(*) FROM samples WHERE campaign_id = $2")
+			 perf stat -e 'syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync' -p "$SPID" -- sleep 4 2>"$TMP/perf.stat" >/dev/null || true
+			 echo "rows $(($(sqlite3 "$DB" "SELECT count(*) FROM samples WHERE campaign_id = $2") - r0))" >>"$TMP/perf.stat") &
 			pp=$!
 		fi
 		SAMPLES_CAMPAIGN=$2 SAMPLES_RUN=B$1R$RUN SAMPLES_LABEL=$1 wrk_run -c"$3" -d"${DUR}s" -s bench/samples.lua "$URL" >"$TMP/$1.out" 2>&1 ||
@@ -242,7 +244,8 @@ if has sampling; then
 	if [ -s "$TMP/perf.data" ]; then
 		echo "server profile during the $CONNS-connection run (perf, self time):"
 		perf report -i "$TMP/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25 | sed 's/^/  /' || true
-		awk '/syscalls:sys_enter_f/ { printf "  %s %s in 4 s\n", $2, $1 }' "$TMP/perf.stat"
+		awk '/syscalls:sys_enter_f/ { gsub(/,/, "", $1); n += $1; printf "  %s %s in 4 s\n", $2, $1 } /^rows / { r = $2 }
+			END { if (n) printf "  %d samples committed in the same 4 s: %.1f a sync\n", r, r / n }' "$TMP/perf.stat"
 	fi
 	sampling_run "c$SURGE" "$CS" "$SURGE"
 	# every 201 of the runs is a row (a row more: a request in flight at the end)
