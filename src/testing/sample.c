@@ -1083,7 +1083,10 @@ static void sample_post(struct http_req *req)
 		goto done;
 	st = person_find(idbuf, &p, &err);
 	if (st == FK_ENOTFOUND) {
-		http_error(req, 404, "unknown_person", "no person with ID number '%s'", idbuf);
+		/* masked, as every other answer and log line that names one */
+		char shown[ID_NUMBER_MAX + 1];
+		mask_id_number(idbuf, shown, sizeof(shown));
+		http_error(req, 404, "unknown_person", "no person with ID number '%s'", shown);
 		goto done;
 	}
 	if (st) {
