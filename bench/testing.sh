@@ -47,10 +47,11 @@
 # end.  Knobs: BENCH_BUILD (build) or FK, BENCH_PERSONS, TESTING_DB=FILE
 # (the city: generated there and kept when missing, reused when present;
 # the bench adds its campaigns and samples to it), TESTING_SECONDS,
-# TESTING_CONNS, TESTING_TUBES, TESTING_ROUND_DB=FILE (build the database of
-# step 2 there and keep it; replaced on every run), TESTING_SQLITE_TX (registrations of the
-# one-per-transaction baseline, 3,000), TESTING_SQLITE_BATCH (of the
-# batched one, 200,000), TESTING_COVERAGE_REQS, TESTING_PG,
+# TESTING_CONNS, TESTING_TUBES, TESTING_ROUND_DB=FILE (build the database
+# of step 2 there and keep it; replaced on every run), TESTING_SQLITE_TX
+# (registrations of the one-per-transaction baseline, 10,000),
+# TESTING_SQLITE_BATCH (of the batched one, 200,000),
+# TESTING_COVERAGE_REQS, TESTING_PG,
 # TESTING_SERVE_ARGS (extra `fangkong serve` flags), TESTING_PERF=1 (perf
 # profile of the server during the 64-connection run, and its fsyncs),
 # TESTING_STEPS (default "sampling results coverage"; coverage needs
@@ -65,7 +66,7 @@ DUR=${TESTING_SECONDS:-20}
 CONNS=${TESTING_CONNS:-64}
 SURGE=$((CONNS * 10))
 TUBES=${TESTING_TUBES:-2500000}
-SQ_TX=${TESTING_SQLITE_TX:-3000}
+SQ_TX=${TESTING_SQLITE_TX:-10000}
 SQ_BATCH=${TESTING_SQLITE_BATCH:-200000}
 COV_REQS=${TESTING_COVERAGE_REQS:-50}
 STEPS=" ${TESTING_STEPS:-sampling results coverage} "
