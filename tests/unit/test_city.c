@@ -117,6 +117,36 @@ static void setup(void)
 	     " SELECT id, 1700000000 - (id % 9) * 86400, 1700000000 - (id % 9) * 86400 + 3600,"
 	     " 'negative', 10 FROM persons WHERE occupation IN ('cold_chain', 'courier', 'medical')"
 	     " AND id % 2 = 0");
+	/* tubes and their members: results read through the view
+	 * person_results (pooled positives, retests, periodic tests) */
+	exec("INSERT INTO sites(id, code, name, region_code, capacity_per_hour, created_at,"
+	     " created_by) SELECT 1, 'S1', 'site', min(code), 100, 0, 't' FROM regions");
+	for (int i = 1; i <= 400; i++) {
+		static const char *const tres[] = {"'negative'", "'negative'", "'positive'",
+						   "'invalid'", "NULL"};
+		int64_t s = rnd_time();
+		int pool = next() % 3 ? 10 : 1;
+		insert("INSERT INTO tubes(id, code, site_id, pool_size, opened_at, opened_by,"
+		       " closed_at, result, resulted_at) VALUES(%d, 'T%d', 1, %d, %lld, 't', %lld,"
+		       " %s, %lld)",
+		       i, i, pool, (long long)s, (long long)s, tres[next() % 5],
+		       (long long)(s + 8 * 3600));
+		for (int k = 0; k < pool; k++)
+			insert("INSERT OR IGNORE INTO samples(tube_id, person_id, round, expected,"
+			       " grid_code, site_id, sampled_at, sampled_by) SELECT %d, id, 0, 0,"
+			       " grid_code, 1, %lld, 't' FROM persons WHERE id = %lld",
+			       i, (long long)s, (long long)pick_person());
+	}
+	/* key-occupation persons of odd id are tested in tubes */
+	exec("INSERT INTO tubes(id, code, site_id, pool_size, opened_at, opened_by, closed_at,"
+	     " result, resulted_at) VALUES(1000, 'K1', 1, 20, 0, 't', 0, 'negative', 0)");
+	exec("INSERT INTO samples(tube_id, person_id, round, expected, grid_code, site_id,"
+	     " sampled_at, sampled_by) SELECT 1000, id, 0, 0, grid_code, 1,"
+	     " 1700000000 - (id % 7) * 86400, 't' FROM persons"
+	     " WHERE occupation IN ('cold_chain', 'courier', 'medical') AND id % 2 = 1 LIMIT 20");
+	exec("UPDATE tubes SET n = (SELECT count(*) FROM samples WHERE tube_id = tubes.id),"
+	     " resulted_at = CASE WHEN result IS NULL THEN NULL ELSE"
+	     "  (SELECT max(sampled_at) FROM samples WHERE tube_id = tubes.id) + 8 * 3600 END");
 	/* fever alerts */
 	for (int i = 0; i < 100; i++) {
 		int64_t a = rnd_time();
