@@ -5,6 +5,7 @@
 
 #include "access/access.h"
 #include "checkins/checkins.h"
+#include "control/control.h"
 #include "healthcode/healthcode.h"
 #include "http/http.h"
 #include "policy/policy.h"
@@ -29,6 +30,11 @@ static const struct command commands[] = {
 	{"plan-testing", cmd_plan_testing,
 	 "tests, tubes, samplers, sites and lab capacity for a testing round"},
 	{"case", cmd_case, "add a case (linked into transmission chains)"},
+	{"orders", cmd_orders, "propose, confirm, list, extend or release control orders"},
+	{"isolation", cmd_isolation, "isolation sites and their rooms"},
+	{"responsible", cmd_responsible, "the five responsible people of a region (五包一)"},
+	{"risk", cmd_risk, "designate, lower and list risk areas"},
+	{"control", cmd_control, "run the control loop's tick (release, queue, checks, risk areas)"},
 	{"trace", cmd_trace, "list a case's close and secondary contacts"},
 	{"policy", cmd_policy, "check or show a policy file (a protocol edition)"},
 	{"code", cmd_code, "a person's health code at a time, with its rules"},

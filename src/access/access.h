@@ -54,6 +54,14 @@ enum perm {
 	PERM_MANAGE_TESTING = 1 << 15, /* launch and close campaigns, add sites */
 	PERM_SAMPLE = 1 << 16,         /* bind tubes, register samples */
 	PERM_RESULTS = 1 << 17,        /* post a tube's lab result */
+	/* control: orders, isolation sites and rooms, the board, tasks and
+	 * timelines of the scope */
+	PERM_READ_CONTROL = 1 << 18,
+	/* confirm, cancel, extend and release orders early; designate and
+	 * confirm risk areas; the five responsible people */
+	PERM_MANAGE_CONTROL = 1 << 19,
+	PERM_ISOLATION = 1 << 20, /* isolation sites, rooms, staff, assignment, transfer */
+	PERM_CHECKS = 1 << 21,    /* record temperature and symptom checks under an order */
 };
 /* A health role may approve code overrides and decide appeals. */
 bool role_is_health(enum role r);

@@ -41,7 +41,8 @@ enum fk_status control_code_facts_all(sqlite3 *db, int64_t since, struct hc_bulk
 enum fk_status control_risk_areas(sqlite3 *db, struct hc_areas *out, struct fk_err *err)
 {
 	sqlite3_stmt *st = store_prepare(
-		db, "SELECT id, region_code, level, start_at, coalesce(end_at, 0) FROM risk_areas",
+		db, "SELECT id, region_code, level, start_at, coalesce(end_at, 0), building"
+		    " FROM risk_areas",
 		err);
 	if (!st)
 		return FK_EDB;
@@ -68,6 +69,8 @@ enum fk_status control_risk_areas(sqlite3 *db, struct hc_areas *out, struct fk_e
 		a->start = sqlite3_column_int64(st, 3);
 		int64_t end = sqlite3_column_int64(st, 4);
 		a->end = end ? end : HC_NEVER;
+		const char *b = (const char *)sqlite3_column_text(st, 5);
+		fk_strlcpy(a->building, b ? b : "", sizeof(a->building));
 	}
 	if (!s && rc != SQLITE_DONE)
 		s = fk_fail(err, FK_EDB, "reading risk areas: %s", sqlite3_errmsg(db));

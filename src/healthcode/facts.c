@@ -54,6 +54,17 @@ void hc_areas_release(struct hc_areas *a)
 	a->n = a->cap = 0;
 }
 
+bool hc_area_contains(const struct hc_area *x, const char *grid, const char *household)
+{
+	size_t len = strlen(x->region);
+	if (!len || strncmp(grid, x->region, len))
+		return false;
+	if (!x->building[0])
+		return true;
+	return !strcmp(grid, x->region) &&
+	       !strncmp(household, x->building, strlen(x->building));
+}
+
 int hc_areas_level(const struct hc_areas *a, const char *region, int64_t from, int64_t to,
 		   const struct hc_area **area)
 {
@@ -62,7 +73,7 @@ int hc_areas_level(const struct hc_areas *a, const char *region, int64_t from, i
 	for (size_t i = 0; a && i < a->n; i++) {
 		const struct hc_area *x = &a->v[i];
 		size_t len = strlen(x->region);
-		if (!len || strncmp(region, x->region, len))
+		if (!len || x->building[0] || strncmp(region, x->region, len))
 			continue;
 		/* in force at some time of [from, to]: start <= to && end > from */
 		if (x->start > to || x->end <= from)

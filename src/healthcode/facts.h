@@ -79,6 +79,7 @@ struct hc_facts {
 	int64_t person_id;
 	char grid[20];        /* the person's grid code */
 	char occupation[24];  /* persons.occupation */
+	char household[64];   /* the household's label (3号楼2单元501), "" when none */
 	struct hc_fact *v;
 	size_t n, cap;
 };
@@ -91,6 +92,10 @@ struct hc_fact *hc_facts_add(struct hc_facts *f, enum hc_fact_kind kind);
 struct hc_area {
 	int64_t id;
 	char region[16]; /* region code; every region under it is in the area */
+	/* a building of the grid `region` ("3号楼"): then only the persons of
+	 * that grid whose household label starts with it are in the area, and
+	 * arrivals (which name a region, not a building) ignore it */
+	char building[32];
 	uint8_t level;   /* enum risk_level */
 	int64_t start, end; /* end HC_NEVER while in force */
 };
@@ -99,9 +104,12 @@ struct hc_areas {
 	size_t n, cap;
 };
 void hc_areas_release(struct hc_areas *a);
+/* Whether a person of grid `grid` and household label `household` lives
+ * in area x. */
+bool hc_area_contains(const struct hc_area *x, const char *grid, const char *household);
 /* The highest level of an area containing region (a prefix of it) in
  * force at some time in [from, to] (RISK_LOW when none); *area (may be
- * NULL) receives that area. */
+ * NULL) receives that area.  Building areas are not counted. */
 int hc_areas_level(const struct hc_areas *a, const char *region, int64_t from, int64_t to,
 		   const struct hc_area **area);
 

@@ -17,7 +17,10 @@ enum fk_status hc_load_person(sqlite3 *db, int64_t person_id, struct hc_facts *f
 {
 	hc_facts_init(f, person_id);
 	sqlite3_stmt *st =
-		store_prepare(db, "SELECT grid_code, occupation FROM persons WHERE id = ?1", err);
+		store_prepare(db,
+			      "SELECT p.grid_code, p.occupation, h.label FROM persons p"
+			      " LEFT JOIN households h ON h.id = p.household_id WHERE p.id = ?1",
+			      err);
 	if (!st)
 		return FK_EDB;
 	sqlite3_bind_int64(st, 1, person_id);
@@ -26,6 +29,8 @@ enum fk_status hc_load_person(sqlite3 *db, int64_t person_id, struct hc_facts *f
 		fk_strlcpy(f->grid, (const char *)sqlite3_column_text(st, 0), sizeof(f->grid));
 		const char *occ = (const char *)sqlite3_column_text(st, 1);
 		fk_strlcpy(f->occupation, occ ? occ : "", sizeof(f->occupation));
+		const char *hh = (const char *)sqlite3_column_text(st, 2);
+		fk_strlcpy(f->household, hh ? hh : "", sizeof(f->household));
 	}
 	sqlite3_finalize(st);
 	if (rc == SQLITE_DONE)

@@ -166,8 +166,7 @@ static void resident_rules(const struct policy *p, const struct hc_facts *f,
 {
 	for (size_t i = 0; a && i < a->n; i++) {
 		const struct hc_area *x = &a->v[i];
-		size_t len = strlen(x->region);
-		if (!len || strncmp(f->grid, x->region, len))
+		if (!hc_area_contains(x, f->grid, f->household))
 			continue;
 		if (x->level == RISK_HIGH)
 			add(iv, HC_RULE_RESIDENT, p->colour_resident_high, x->start, x->end, SIZE_MAX,

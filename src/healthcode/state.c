@@ -43,6 +43,7 @@ struct hc_city {
 struct attr {
 	char grid[20];
 	char occupation[24];
+	char household[64];
 };
 
 static double ms_since(const struct timespec *t0)
@@ -58,7 +59,7 @@ static int cmp_bulk(const void *a, const void *b)
 	return (x->person_id > y->person_id) - (x->person_id < y->person_id);
 }
 
-/* Reads (id, grid, occupation) rows of st into attrs, marking each. */
+/* Reads (id, grid, occupation, household label) rows of st into attrs, marking each. */
 static enum fk_status read_attrs(sqlite3 *db, sqlite3_stmt *st, uint32_t max_id,
 				 uint32_t *index, struct attr **attrs, size_t *nattrs,
 				 size_t *cap, struct fk_err *err)
@@ -81,6 +82,8 @@ static enum fk_status read_attrs(sqlite3 *db, sqlite3_stmt *st, uint32_t max_id,
 		const char *o = (const char *)sqlite3_column_text(st, 2);
 		fk_strlcpy(a->grid, g ? g : "", sizeof(a->grid));
 		fk_strlcpy(a->occupation, o ? o : "", sizeof(a->occupation));
+		const char *h = (const char *)sqlite3_column_text(st, 3);
+		fk_strlcpy(a->household, h ? h : "", sizeof(a->household));
 		index[id] = (uint32_t)++*nattrs;
 	}
 	if (rc != SQLITE_DONE)
@@ -95,8 +98,9 @@ static enum fk_status load_attrs(sqlite3 *db, const struct policy *p, const stru
 	size_t cap = 0;
 	enum fk_status s = FK_OK;
 	sqlite3_stmt *st = store_prepare(db,
-					 "SELECT id, grid_code, occupation FROM persons"
-					 " WHERE grid_code >= ?1 AND grid_code < ?2",
+					 "SELECT p.id, p.grid_code, p.occupation, h.label"
+					 " FROM persons p LEFT JOIN households h ON h.id = p.household_id"
+					 " WHERE p.grid_code >= ?1 AND p.grid_code < ?2",
 					 err);
 	if (!st)
 		return FK_EDB;
@@ -114,7 +118,9 @@ static enum fk_status load_attrs(sqlite3 *db, const struct policy *p, const stru
 	sqlite3_finalize(st);
 	if (s)
 		return s;
-	st = store_prepare(db, "SELECT id, grid_code, occupation FROM persons WHERE occupation = ?1",
+	st = store_prepare(db,
+			   "SELECT p.id, p.grid_code, p.occupation, h.label FROM persons p"
+			   " LEFT JOIN households h ON h.id = p.household_id WHERE p.occupation = ?1",
 			   err);
 	if (!st)
 		return FK_EDB;
@@ -215,10 +221,11 @@ enum fk_status hc_city_compute(sqlite3 *db, const struct policy *p, int64_t at,
 		if (!id || id > c->max_id)
 			continue;
 		f.person_id = id;
-		f.grid[0] = f.occupation[0] = 0;
+		f.grid[0] = f.occupation[0] = f.household[0] = 0;
 		if (index[id]) {
 			memcpy(f.grid, attrs[index[id] - 1].grid, sizeof(f.grid));
 			memcpy(f.occupation, attrs[index[id] - 1].occupation, sizeof(f.occupation));
+			memcpy(f.household, attrs[index[id] - 1].household, sizeof(f.household));
 			index[id] = 0; /* done */
 		}
 		hc_evaluate(p, &f, &areas, at, r);
@@ -232,6 +239,7 @@ enum fk_status hc_city_compute(sqlite3 *db, const struct policy *p, int64_t at,
 		f.person_id = id;
 		memcpy(f.grid, attrs[index[id] - 1].grid, sizeof(f.grid));
 		memcpy(f.occupation, attrs[index[id] - 1].occupation, sizeof(f.occupation));
+		memcpy(f.household, attrs[index[id] - 1].household, sizeof(f.household));
 		hc_evaluate(p, &f, &areas, at, r);
 		city_set(c, id, r);
 		stats->with_facts++;

@@ -133,6 +133,16 @@ extern const struct http_route coverage_routes[]; /* testing/coverage.c */
 extern const size_t coverage_routes_len;
 extern const struct http_route plan_routes[]; /* testing/plan.c */
 extern const size_t plan_routes_len;
+extern const struct http_route order_routes[]; /* control/orders.c */
+extern const size_t order_routes_len;
+extern const struct http_route isolation_routes[]; /* control/sites.c */
+extern const size_t isolation_routes_len;
+extern const struct http_route home_routes[]; /* control/home.c */
+extern const size_t home_routes_len;
+extern const struct http_route risk_routes[]; /* control/risk.c */
+extern const size_t risk_routes_len;
+extern const struct http_route targets_routes[]; /* control/targets.c */
+extern const size_t targets_routes_len;
 
 int cmd_serve(int argc, char **argv);
 

@@ -48,6 +48,7 @@
 #include "registry/registry.h"
 #include "store/store.h"
 #include "testing/testing.h"
+#include "control/control.h"
 #include "tracing/tracing.h"
 
 #include "lib/banned.h"
@@ -792,6 +793,16 @@ int cmd_serve(int argc, char **argv)
 		store_shutdown();
 		return 1;
 	}
+	/* the control loop's tick (release, queue, checks, risk areas) */
+	if (control_server_start(&err)) {
+		fprintf(stderr, "fangkong serve: %s\n", err.msg);
+		testing_server_stop();
+		scan_service_stop();
+		tracing_server_stop();
+		healthcode_server_stop();
+		store_shutdown();
+		return 1;
+	}
 	char *real = realpath(web, NULL);
 	web_root = real;
 	if (!real)
@@ -814,6 +825,11 @@ int cmd_serve(int argc, char **argv)
 	add_routes(result_routes, result_routes_len);
 	add_routes(coverage_routes, coverage_routes_len);
 	add_routes(plan_routes, plan_routes_len);
+	add_routes(order_routes, order_routes_len);
+	add_routes(isolation_routes, isolation_routes_len);
+	add_routes(home_routes, home_routes_len);
+	add_routes(risk_routes, risk_routes_len);
+	add_routes(targets_routes, targets_routes_len);
 	/* metric slots past the routes: not routes, never matched */
 	slot_static = nroutes;
 	route_names[slot_static] = "static";
@@ -842,6 +858,7 @@ int cmd_serve(int argc, char **argv)
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "fangkong serve: cannot listen on %s (in use?)\n", listen);
+		control_server_stop();
 		testing_server_stop();
 		scan_service_stop();
 		tracing_server_stop();
@@ -864,6 +881,7 @@ int cmd_serve(int argc, char **argv)
 	for (int i = 0; i < 1000 && atomic_load(&inflight) > 0; i++)
 		usleep(10000);
 	MHD_stop_daemon(d);
+	control_server_stop();
 	testing_server_stop(); /* commits the samples queued */
 	scan_service_stop(); /* commits what is queued, before the index goes */
 	tracing_server_stop();

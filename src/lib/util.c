@@ -119,10 +119,28 @@ char *fk_format_time(int64_t t, char *buf, size_t size)
 	return buf;
 }
 
+/* FANGKONG_NOW=@FILE: the time is the first line of FILE, read at every
+ * call, so a drill (or a test) can move a running server's clock. */
+static const char *now_from_file(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	size_t n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return buf;
+}
+
 int64_t fk_now(void)
 {
 	const char *fake = getenv("FANGKONG_NOW");
+	char buf[64];
 	int64_t t;
+	if (fake && fake[0] == '@')
+		fake = now_from_file(fake + 1, buf, sizeof(buf));
 	if (fake && (fk_parse_time(fake, &t) || fk_parse_i64(fake, 0, INT64_C(253402300799), &t)))
 		return t;
 	return (int64_t)time(NULL);

@@ -29,7 +29,9 @@ bool fk_valid_date(int y, int m, int d);
 /* Days since 1970-01-01 of a civil date (may be negative). */
 int64_t fk_days_from_civil(int y, int m, int d);
 /* Unix seconds now; $FANGKONG_NOW (ISO 8601 with offset, or Unix seconds)
- * overrides it for tests and what-if runs. */
+ * overrides it for tests and what-if runs; "@FILE" reads that value from
+ * FILE at every call (a clock a drill or a test moves while a server
+ * runs; an unreadable or bad file means the real time). */
 int64_t fk_now(void);
 /* "what:login-user" naming who ran a command, for the audit log. */
 void fk_cli_actor(const char *what, char *out, size_t size);

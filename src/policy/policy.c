@@ -59,6 +59,7 @@ enum vtype {
 	V_KIND,   /* enum order_kind */
 	V_DAYS,   /* comma list of increasing days, count at off2 */
 	V_COLOUR, /* enum colour */
+	V_DECI,   /* a number with at most one decimal, stored in tenths */
 };
 
 struct keydef {
@@ -73,6 +74,7 @@ struct keydef {
 #define P(m) offsetof(struct policy, m)
 #define KINT(s, k, m, lo, hi) {s, k, V_INT, P(m), 0, lo, hi, 0}
 #define KBOOL(s, k, m) {s, k, V_BOOL, P(m), 0, 0, 0, 0}
+#define KDECI(s, k, m, lo, hi) {s, k, V_DECI, P(m), 0, lo, hi, 0}
 #define KCOL(k, m) {"colours", k, V_COLOUR, P(m), 0, 0, 0, 0}
 #define MEASURE(s, m)                                                                            \
 	{s, "kind", V_KIND, P(m.kind), 0, 0, 0, 0}, KINT(s, "days", m.days, 0, DAYS_MAX),       \
@@ -98,6 +100,9 @@ static const struct keydef keys[] = {
 	MEASURE("arrival_medium", arrival_medium),
 	KBOOL("isolation", "household_may_share_room", household_may_share_room),
 	KBOOL("isolation", "release_requires_negative", release_requires_negative),
+	KINT("isolation", "release_recheck_hours", release_recheck_hours, 1, 168),
+	KINT("isolation", "checks_per_day", checks_per_day, 1, 4),
+	KDECI("isolation", "fever_celsius", fever_dc, 370, 400),
 	KBOOL("risk_area", "medium_level", medium_level),
 	KINT("risk_area", "high_to_medium_days", high_to_medium_days, 0, DAYS_MAX),
 	KINT("risk_area", "medium_to_low_after_high_days", medium_to_low_after_high_days, 0,
@@ -132,6 +137,10 @@ static const struct keydef keys[] = {
 	KINT("testing", "retest_hours", retest_hours, 1, 720),
 	KINT("testing", "resample_hours", resample_hours, 1, 720),
 	KINT("retention", "checkin_days", checkin_retention_days, 1, 3650),
+	KINT("targets", "team_on_site_hours", team_on_site_hours, 1, 168),
+	KINT("targets", "core_info_hours", core_info_hours, 1, 168),
+	KINT("targets", "report_hours", report_hours, 1, 168),
+	KINT("targets", "contacts_controlled_hours", contacts_controlled_hours, 1, 168),
 };
 #define NKEYS FK_ARRAY_LEN(keys)
 
@@ -139,6 +148,7 @@ static const char *const sections[] = {
 	"policy",     "tracing",    "close_contact", "secondary_contact", "arrival_high",
 	"arrival_medium", "isolation", "risk_area",   "arrival",           "checkpoint",
 	"periodic",   "colours",    "code",          "testing",           "retention",
+	"targets",
 };
 #define NSECTIONS FK_ARRAY_LEN(sections)
 #define SEC_PERIODIC 10
@@ -226,6 +236,10 @@ static const char *type_allowed(const struct keydef *k, char *buf, size_t size)
 		return buf;
 	case V_COLOUR:
 		return "green, yellow or red";
+	case V_DECI:
+		snprintf(buf, size, "a number with at most one decimal from %d.%d to %d.%d",
+			 k->min / 10, k->min % 10, k->max / 10, k->max % 10);
+		return buf;
 	}
 	return "?";
 }
@@ -297,6 +311,28 @@ static bool parse_days(const char *v, int min, int max, int *days, int *n)
 	}
 }
 
+/* "37.3" or "37" -> 373 tenths, in [min, max] tenths. */
+static bool parse_deci(const char *v, int min, int max, int *out)
+{
+	const char *dot = strchr(v, '.');
+	size_t ilen = dot ? (size_t)(dot - v) : strlen(v);
+	if (!ilen || ilen > 4 || !fk_all_digits(v, ilen))
+		return false;
+	int x = 0;
+	for (size_t i = 0; i < ilen; i++)
+		x = x * 10 + (v[i] - '0');
+	x *= 10;
+	if (dot) {
+		if (strlen(dot + 1) != 1 || !fk_all_digits(dot + 1, 1))
+			return false;
+		x += dot[1] - '0';
+	}
+	if (x < min || x > max)
+		return false;
+	*out = x;
+	return true;
+}
+
 /* Stores value v of key k into p; false if it is not an allowed value. */
 static bool set_value(const struct keydef *k, const char *v, struct policy *p)
 {
@@ -331,6 +367,8 @@ static bool set_value(const struct keydef *k, const char *v, struct policy *p)
 		return parse_days(v, k->min, k->max, (int *)(base + k->off), (int *)(base + k->off2));
 	case V_COLOUR:
 		return colour_parse(v, (enum colour *)(base + k->off));
+	case V_DECI:
+		return parse_deci(v, k->min, k->max, (int *)(base + k->off));
 	}
 	return false;
 }
@@ -925,6 +963,11 @@ static void add_value(struct strbuf *sb, const struct keydef *k, const struct po
 			strbuf_add_json_str(sb, s);
 		else
 			strbuf_addstr(sb, s);
+		break;
+	}
+	case V_DECI: {
+		int x = *(const int *)(base + k->off);
+		strbuf_addf(sb, "%d.%d", x / 10, x % 10);
 		break;
 	}
 	}

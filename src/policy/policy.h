@@ -95,6 +95,9 @@ struct policy {
 	/* [isolation] */
 	bool household_may_share_room;
 	bool release_requires_negative; /* every required test negative */
+	int release_recheck_hours; /* not releasable at the planned end: extended by N hours */
+	int checks_per_day;        /* temperature and symptom checks a day under an order */
+	int fever_dc;              /* fever_celsius: a check at or above it is fever (0.1 degC) */
 
 	/* [risk_area] levels in use and automatic lowering */
 	bool medium_level;          /* false: only high and low (20 measures) */
@@ -137,6 +140,12 @@ struct policy {
 
 	/* [retention] */
 	int checkin_retention_days;
+
+	/* [targets]: a case's time targets, hours from its confirmation */
+	int team_on_site_hours;        /* the tracing team on site */
+	int core_info_hours;           /* core information gathered */
+	int report_hours;              /* the report (流调报告) */
+	int contacts_controlled_hours; /* every close and secondary contact under an order */
 };
 
 /* A problem found in a policy file: line 0 = the file as a whole. */

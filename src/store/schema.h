@@ -464,6 +464,160 @@ static const char *const store_migrations[] = {
 	" note TEXT NOT NULL DEFAULT '',"
 	" UNIQUE(tube_id, person_id));"
 	"CREATE INDEX case_candidates_status ON case_candidates(status, resulted_at);",
+	/* 6: the control loop: case milestones, orders' phases and events,
+	 * test schedules, isolation sites, rooms and stays, the five
+	 * responsible people ("五包一"), health checks, risk-area changes */
+	/* a case's milestones (the time targets: team on site, core
+	 * information, report) and outcome */
+	"ALTER TABLE cases ADD COLUMN team_on_site_at INTEGER;"
+	"ALTER TABLE cases ADD COLUMN core_info_at INTEGER;"
+	"ALTER TABLE cases ADD COLUMN reported_at INTEGER;"
+	"ALTER TABLE cases ADD COLUMN outcome TEXT NOT NULL DEFAULT 'under_treatment'"
+	" CHECK(outcome IN ('under_treatment','recovered','died','transferred'));"
+	"ALTER TABLE cases ADD COLUMN outcome_at INTEGER;"
+	/* An order is one phase of a category's measure: phase 1 the first
+	 * (e.g. 7 days central), phase 2 its then_ part (3 days home
+	 * monitoring), which follows phase 1 (prev_order) on release.  A
+	 * secondary contact's order names the close contact it came through
+	 * (link_person); an order replacing another (a secondary contact
+	 * upgraded to close, a later exposure) names it in prev_order too.
+	 * planned_end moves on extension; orig_end keeps the policy's end.
+	 * end_reason: released, released_early, became_case, upgraded,
+	 * superseded, cancelled. */
+	"ALTER TABLE orders ADD COLUMN phase INTEGER NOT NULL DEFAULT 1 CHECK(phase IN (1, 2));"
+	"ALTER TABLE orders ADD COLUMN prev_order INTEGER REFERENCES orders(id);"
+	"ALTER TABLE orders ADD COLUMN link_person INTEGER REFERENCES persons(id);"
+	"ALTER TABLE orders ADD COLUMN policy_version TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE orders ADD COLUMN orig_end INTEGER;"
+	"ALTER TABLE orders ADD COLUMN activated_at INTEGER;"
+	"ALTER TABLE orders ADD COLUMN activated_by TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE orders ADD COLUMN end_reason TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE orders ADD COLUMN queued_at INTEGER;" /* central: waiting for a room since */
+	"UPDATE orders SET orig_end = planned_end;"
+	"CREATE INDEX orders_status ON orders(status, planned_end);"
+	"CREATE INDEX orders_case ON orders(case_id, category);"
+	"CREATE INDEX orders_link ON orders(link_person) WHERE link_person IS NOT NULL;"
+	/* what happened to an order, in time order: the person's timeline */
+	"CREATE TABLE order_events("
+	" id INTEGER PRIMARY KEY,"
+	" order_id INTEGER NOT NULL REFERENCES orders(id),"
+	" at INTEGER NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" detail TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX order_events_order ON order_events(order_id, at);"
+	/* An order's test days: day d of the phase is [start_at + (d-1) days,
+	 * start_at + d days).  required: the window ends after the order was
+	 * activated (a day already past when control began cannot be
+	 * tested).  sampled_at/result: the person's first valid sample in the
+	 * window and its result (NULL until resulted). */
+	"CREATE TABLE order_tests("
+	" id INTEGER PRIMARY KEY,"
+	" order_id INTEGER NOT NULL REFERENCES orders(id),"
+	" person_id INTEGER NOT NULL REFERENCES persons(id),"
+	" day INTEGER NOT NULL,"
+	" window_start INTEGER NOT NULL,"
+	" window_end INTEGER NOT NULL,"
+	" required INTEGER NOT NULL DEFAULT 1,"
+	" sampled_at INTEGER,"
+	" result TEXT,"
+	" UNIQUE(order_id, day));"
+	"CREATE INDEX order_tests_person ON order_tests(person_id, window_start);"
+	"CREATE INDEX order_tests_open ON order_tests(window_start) WHERE result IS NULL;"
+	/* Tasks of the control loop name their order and may be assigned to
+	 * one of its five responsible people (assignee_role, responsible_id).
+	 * ref_id keeps them unique (tasks_once): order_tests.id for a test
+	 * day, the check slot for a missed check, the order id otherwise. */
+	"ALTER TABLE tasks ADD COLUMN assignee_role TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE tasks ADD COLUMN responsible_id INTEGER;"
+	"ALTER TABLE tasks ADD COLUMN order_id INTEGER REFERENCES orders(id);"
+	"CREATE INDEX tasks_order ON tasks(order_id) WHERE order_id IS NOT NULL;"
+	/* centralized isolation sites, their rooms and staff */
+	"CREATE TABLE iso_sites("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" region_code TEXT NOT NULL REFERENCES regions(code),"
+	" address TEXT NOT NULL DEFAULT '',"
+	" status TEXT NOT NULL DEFAULT 'open' CHECK(status IN ('open','closed')),"
+	" created_at INTEGER NOT NULL,"
+	" created_by TEXT NOT NULL);"
+	"CREATE INDEX iso_sites_region ON iso_sites(region_code);"
+	"CREATE TABLE iso_rooms("
+	" id INTEGER PRIMARY KEY,"
+	" site_id INTEGER NOT NULL REFERENCES iso_sites(id),"
+	" number TEXT NOT NULL,"
+	" floor INTEGER NOT NULL,"
+	" bathroom INTEGER NOT NULL DEFAULT 1,"
+	" capacity INTEGER NOT NULL DEFAULT 1 CHECK(capacity BETWEEN 1 AND 8),"
+	" status TEXT NOT NULL DEFAULT 'ready' CHECK(status IN ('ready','cleaning','out_of_service')),"
+	" UNIQUE(site_id, number));"
+	"CREATE TABLE iso_staff("
+	" id INTEGER PRIMARY KEY,"
+	" site_id INTEGER NOT NULL REFERENCES iso_sites(id),"
+	" name TEXT NOT NULL,"
+	" role TEXT NOT NULL,"
+	" phone TEXT NOT NULL DEFAULT '',"
+	" username TEXT);"
+	/* a person in a room under an order: current while left_at is NULL;
+	 * planned_leave follows the order's planned end (rooms free by date) */
+	"CREATE TABLE stays("
+	" id INTEGER PRIMARY KEY,"
+	" order_id INTEGER NOT NULL REFERENCES orders(id),"
+	" room_id INTEGER NOT NULL REFERENCES iso_rooms(id),"
+	" person_id INTEGER NOT NULL REFERENCES persons(id),"
+	" assigned_at INTEGER NOT NULL,"
+	" assigned_by TEXT NOT NULL,"
+	" planned_leave INTEGER NOT NULL,"
+	" pickup_at INTEGER,"
+	" vehicle TEXT NOT NULL DEFAULT '',"
+	" arrived_at INTEGER,"
+	" left_at INTEGER);"
+	"CREATE INDEX stays_room ON stays(room_id, left_at);"
+	"CREATE INDEX stays_order ON stays(order_id);"
+	"CREATE INDEX stays_current ON stays(person_id) WHERE left_at IS NULL;"
+	/* the five responsible people of a region ("五包一"): an order takes,
+	 * for each role, the one registered at the deepest region above the
+	 * person's grid */
+	"CREATE TABLE responsibles("
+	" id INTEGER PRIMARY KEY,"
+	" region_code TEXT NOT NULL REFERENCES regions(code),"
+	" role TEXT NOT NULL CHECK(role IN"
+	"  ('town_cadre','village_cadre','police','doctor','grid_worker')),"
+	" name TEXT NOT NULL,"
+	" phone TEXT NOT NULL DEFAULT '',"
+	" username TEXT,"
+	" UNIQUE(region_code, role, name));"
+	"CREATE INDEX responsibles_region ON responsibles(region_code, role);"
+	"CREATE TABLE order_responsibles("
+	" order_id INTEGER NOT NULL REFERENCES orders(id),"
+	" role TEXT NOT NULL,"
+	" responsible_id INTEGER REFERENCES responsibles(id),"
+	" PRIMARY KEY(order_id, role)) WITHOUT ROWID;"
+	/* temperature and symptom checks under an order; slot: the local day
+	 * (Unix days of +08:00 time) * checks_per_day + the part of the day */
+	"CREATE TABLE health_checks("
+	" id INTEGER PRIMARY KEY,"
+	" order_id INTEGER NOT NULL REFERENCES orders(id),"
+	" person_id INTEGER NOT NULL REFERENCES persons(id),"
+	" at INTEGER NOT NULL,"
+	" slot INTEGER NOT NULL,"
+	" temp_dc INTEGER," /* 0.1 degC */
+	" symptoms TEXT NOT NULL DEFAULT '',"
+	" by_role TEXT NOT NULL,"
+	" by_user TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL);"
+	"CREATE INDEX health_checks_order ON health_checks(order_id, slot);"
+	/* Risk areas: a building (households of the grid region_code whose
+	 * label starts with it) or a whole region.  A change of level ends
+	 * one row and starts the next (prev_id).  auto: lowered
+	 * automatically per policy; rows the system made await the
+	 * command's confirmation (confirmed_at). */
+	"ALTER TABLE risk_areas ADD COLUMN building TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE risk_areas ADD COLUMN prev_id INTEGER REFERENCES risk_areas(id);"
+	"ALTER TABLE risk_areas ADD COLUMN auto INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE risk_areas ADD COLUMN confirmed_at INTEGER;"
+	"ALTER TABLE risk_areas ADD COLUMN confirmed_by TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX risk_areas_current ON risk_areas(end_at, region_code);",
 };
 
 #endif

@@ -73,6 +73,8 @@
 #include "store/store.h"
 #include "tracing/tracing.h"
 
+#include "control/control.h"
+
 #include "lib/banned.h"
 
 #define POOL_MAX 20        /* tubes.pool_size CHECK */
@@ -1312,6 +1314,10 @@ static void candidate_confirm(struct http_req *req)
 	}
 	healthcode_person_changed(c.person_id);
 	if ((s = tracing_record_case_contacts(ix, rd, &c, &p, now, true, &recorded, &err))) {
+		http_fail(req, s, &err);
+		goto done;
+	}
+	if ((s = control_case_added(rd, &c, now, true, req->user->username, NULL, &err))) {
 		http_fail(req, s, &err);
 		goto done;
 	}

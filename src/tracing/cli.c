@@ -19,6 +19,8 @@
 #include "store/store.h"
 #include "tracing/tracing.h"
 
+#include "control/control.h"
+
 #include "lib/banned.h"
 
 /* The window, the infectious days and secondary contacts come from the
@@ -202,12 +204,18 @@ int cmd_case(int argc, char **argv)
 				" recorded: %s\n", (long long)c.id, err.msg);
 		goto out;
 	}
+	size_t proposed = 0;
+	if (control_case_added(db, &c, now, false, actor, &proposed, &err)) {
+		fprintf(stderr, "fangkong case add: case %lld added and its contacts recorded, but"
+				" orders were not proposed: %s\n", (long long)c.id, err.msg);
+		goto out;
+	}
 	if (json)
-		printf("{\"id\":%lld,\"chain_id\":%lld,\"contacts\":%zu}\n", (long long)c.id,
-		       (long long)c.chain_id, recorded);
+		printf("{\"id\":%lld,\"chain_id\":%lld,\"contacts\":%zu,\"orders_proposed\":%zu}\n",
+		       (long long)c.id, (long long)c.chain_id, recorded, proposed);
 	else
-		printf("case %lld added (chain %lld), %zu contacts recorded\n", (long long)c.id,
-		       (long long)c.chain_id, recorded);
+		printf("case %lld added (chain %lld), %zu contacts recorded, %zu orders proposed\n",
+		       (long long)c.id, (long long)c.chain_id, recorded, proposed);
 	rc = 0;
 out:
 	contact_index_free(ix);

@@ -39,6 +39,8 @@
 #include "store/store.h"
 #include "tracing/tracing.h"
 
+#include "control/control.h"
+
 #include "lib/banned.h"
 
 #define CASE_BODY_MAX 4096
@@ -348,6 +350,12 @@ static void case_post(struct http_req *req)
 	size_t recorded = 0;
 	healthcode_person_changed(c.person_id);
 	if ((s = tracing_record_case_contacts(ix, rd, &c, &p, now, true, &recorded, &err))) {
+		http_fail(req, s, &err);
+		goto done;
+	}
+	/* the control loop: the person's own orders end, orders are proposed
+	 * for the contacts */
+	if ((s = control_case_added(rd, &c, now, true, req->user->username, NULL, &err))) {
 		http_fail(req, s, &err);
 		goto done;
 	}

@@ -934,6 +934,14 @@ static inline const char *pc_policy_values(const struct policy *p)
 	    p->retest_hours < 1 || p->retest_hours > 720 || p->resample_hours < 1 ||
 	    p->resample_hours > 720)
 		return "policy: testing or retention values out of bounds";
+	if (p->release_recheck_hours < 1 || p->release_recheck_hours > 168 ||
+	    p->checks_per_day < 1 || p->checks_per_day > 4 || p->fever_dc < 370 ||
+	    p->fever_dc > 400)
+		return "policy: isolation values out of bounds";
+	if (p->team_on_site_hours < 1 || p->team_on_site_hours > 168 || p->core_info_hours < 1 ||
+	    p->core_info_hours > 168 || p->report_hours < 1 || p->report_hours > 168 ||
+	    p->contacts_controlled_hours < 1 || p->contacts_controlled_hours > 168)
+		return "policy: targets out of bounds";
 	return NULL;
 }
 

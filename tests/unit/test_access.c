@@ -54,13 +54,16 @@ Test(access, role_perms_exact)
 	const unsigned tests = PERM_READ_TESTING;
 	cr_assert_eq(role_perms(ROLE_COMMAND), health | trace | codes | PERM_CHECKPOINT |
 						       PERM_CLEAR_ALERTS | tests |
-						       PERM_MANAGE_TESTING);
-	cr_assert_eq(role_perms(ROLE_TRACER), health | trace | codes | tests);
-	cr_assert_eq(role_perms(ROLE_ISOLATION), health | codes | tests);
+						       PERM_MANAGE_TESTING | PERM_READ_CONTROL |
+						       PERM_MANAGE_CONTROL | PERM_ISOLATION);
+	cr_assert_eq(role_perms(ROLE_TRACER), health | trace | codes | tests | PERM_READ_CONTROL);
+	cr_assert_eq(role_perms(ROLE_ISOLATION), health | codes | tests | PERM_READ_CONTROL |
+							 PERM_ISOLATION | PERM_CHECKS);
 	cr_assert_eq(role_perms(ROLE_TESTER), health | codes | tests | PERM_MANAGE_TESTING |
 						      PERM_SAMPLE | PERM_RESULTS);
 	cr_assert_eq(role_perms(ROLE_GRID),
-		     health | PERM_READ_ALERTS | PERM_READ_CODES | PERM_CLEAR_ALERTS | tests);
+		     health | PERM_READ_ALERTS | PERM_READ_CODES | PERM_CLEAR_ALERTS | tests |
+			     PERM_READ_CONTROL | PERM_CHECKS);
 	/* a lab posts results and sees no persons */
 	cr_assert_eq(role_perms(ROLE_LAB), places | PERM_RESULTS);
 	cr_assert_eq(role_perms(ROLE_SENTINEL), places);

@@ -61,6 +61,9 @@ static const char base[] = "; a small valid policy\n"
 			   "[isolation]\n"
 			   "household_may_share_room = false\n"
 			   "release_requires_negative = true\n"
+			   "release_recheck_hours = 24\n"
+			   "checks_per_day = 2\n"
+			   "fever_celsius = 37.3\n"
 			   "[risk_area]\n"
 			   "medium_level = yes\n"
 			   "high_to_medium_days = 7\n"
@@ -102,7 +105,12 @@ static const char base[] = "; a small valid policy\n"
 			   "retest_hours = 12\n"
 			   "resample_hours = 24\n"
 			   "[retention]\n"
-			   "checkin_days = 28\n";
+			   "checkin_days = 28\n"
+			   "[targets]\n"
+			   "team_on_site_hours = 2\n"
+			   "core_info_hours = 4\n"
+			   "report_hours = 24\n"
+			   "contacts_controlled_hours = 24\n";
 
 /* ---- helpers ---- */
 
@@ -383,7 +391,7 @@ Test(policy, unknown_section)
 	expect_edit("[arrival]\n", "[arrivals]\n[arrival]\n", "[arrivals]",
 		    "unknown section '[arrivals]' (sections: policy, tracing, close_contact, "
 		    "secondary_contact, arrival_high, arrival_medium, isolation, risk_area, "
-		    "arrival, checkpoint, periodic, colours, code, testing, retention)");
+		    "arrival, checkpoint, periodic, colours, code, testing, retention, targets)");
 }
 
 Test(policy, unknown_key)
@@ -428,7 +436,7 @@ Test(policy, bad_values)
 	expect_edit("kind = central", "kind = hotel", "kind = hotel",
 		    "bad value 'hotel' for kind in [close_contact]: central, home_isolation, "
 		    "home_monitoring or none");
-	expect_edit("fever = yellow", "fever = amber", "fever",
+	expect_edit("fever = yellow", "fever = amber", "fever = amber",
 		    "bad value 'amber' for fever in [colours]: green, yellow or red");
 	expect_edit("effective = 2024-02-29", "effective = 2023-02-29", "effective",
 		    "bad value '2023-02-29' for effective in [policy]: a real date YYYY-MM-DD");
