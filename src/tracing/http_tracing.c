@@ -182,8 +182,52 @@ static int venue_json(struct strbuf *o, sqlite3_stmt *st, uint32_t venue_id, boo
 
 /* ---------------- cases ---------------- */
 
+/* A case's milestones and outcome (the control loop records them: POST
+ * /api/v1/cases/{id}/milestones); times 0 when not recorded. */
+struct case_milestones {
+	int64_t team_on_site_at, core_info_at, reported_at, outcome_at;
+	char outcome[24];
+};
+
+#define CASE_MILESTONE_COLUMNS                                                                  \
+	"coalesce(c.team_on_site_at, 0), coalesce(c.core_info_at, 0),"                          \
+	" coalesce(c.reported_at, 0), c.outcome, coalesce(c.outcome_at, 0)"
+static const char *const CASE_MILESTONES_SQL =
+	"SELECT " CASE_MILESTONE_COLUMNS " FROM cases c WHERE c.id = ?";
+
+/* Reads the milestones from columns i.. of st (CASE_MILESTONE_COLUMNS). */
+static void case_milestones_from(sqlite3_stmt *st, int i, struct case_milestones *m)
+{
+	m->team_on_site_at = sqlite3_column_int64(st, i);
+	m->core_info_at = sqlite3_column_int64(st, i + 1);
+	m->reported_at = sqlite3_column_int64(st, i + 2);
+	fk_strlcpy(m->outcome, http_col(st, i + 3), sizeof(m->outcome));
+	m->outcome_at = sqlite3_column_int64(st, i + 4);
+}
+
+/* Loads the milestones of case id; false after answering 500/503. */
+static bool case_milestones_get(struct http_req *req, int64_t id, struct case_milestones *m)
+{
+	struct fk_err err;
+	sqlite3_stmt *st = store_reader_stmt(CASE_MILESTONES_SQL, &err);
+	memset(m, 0, sizeof(*m));
+	fk_strlcpy(m->outcome, "under_treatment", sizeof(m->outcome));
+	if (!st) {
+		http_fail(req, FK_EDB, &err);
+		return false;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		case_milestones_from(st, 0, m);
+	else if (rc != SQLITE_DONE)
+		db_fail(req, st, "case milestones");
+	store_stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE;
+}
+
 static void case_json(struct strbuf *o, const struct case_rec *c, const struct person_brief *pb,
-		      const struct tracing_params *p, int64_t now)
+		      const struct case_milestones *m, const struct tracing_params *p, int64_t now)
 {
 	int64_t from, to;
 	case_window(c, p, now, &from, &to);
@@ -197,6 +241,12 @@ static void case_json(struct strbuf *o, const struct case_rec *c, const struct p
 	strbuf_add_json_str(o, c->found_where);
 	strbuf_addf(o, ",\"chain_id\":%" PRId64, c->chain_id);
 	time_member(o, "created_at", c->created_at);
+	strbuf_addstr(o, ",\"outcome\":");
+	strbuf_add_json_str(o, m->outcome);
+	time_member(o, "outcome_at", m->outcome_at);
+	time_member(o, "team_on_site_at", m->team_on_site_at);
+	time_member(o, "core_info_at", m->core_info_at);
+	time_member(o, "reported_at", m->reported_at);
 	char ts[32];
 	strbuf_addf(o, ",\"window\":{\"from\":\"%s\"", fk_format_time(from, ts, sizeof(ts)));
 	strbuf_addf(o, ",\"to\":\"%s\"}", fk_format_time(to, ts, sizeof(ts)));
@@ -262,7 +312,7 @@ static bool member_time(struct http_req *req, json_t *o, const char *key, int64_
 static void case_post(struct http_req *req)
 {
 	json_t *o = NULL;
-	const char *idn, *cls, *where;
+	const char *idn, *cls, *where, *source;
 	struct case_rec c;
 	struct person_brief pb;
 	struct tracing_params p;
@@ -278,6 +328,7 @@ static void case_post(struct http_req *req)
 		goto done;
 	if (!http_member_str(req, o, "id_number", &idn) || !http_member_str(req, o, "classification", &cls) ||
 	    !http_member_str(req, o, "found_where", &where) ||
+	    !http_member_str(req, o, "source", &source) ||
 	    !member_time(req, o, "onset_at", &c.onset_at) ||
 	    !member_time(req, o, "first_positive_at", &c.first_positive_at) ||
 	    !member_time(req, o, "isolated_at", &c.isolated_at))
@@ -293,6 +344,13 @@ static void case_post(struct http_req *req)
 	}
 	if (!cls)
 		c.cls = CASE_CONFIRMED;
+	/* "source" is another name for where the case was found */
+	if (source && where && strcmp(source, where)) {
+		http_error(req, 400, NULL, "'source' and 'found_where' differ: give one of them");
+		goto done;
+	}
+	if (!where)
+		where = source;
 	if (where && !fk_strlcpy(c.found_where, where, sizeof(c.found_where))) {
 		http_error(req, 422, NULL, "'found_where' is longer than %zu bytes",
 			   sizeof(c.found_where) - 1);
@@ -368,7 +426,10 @@ static void case_post(struct http_req *req)
 		db_fail(req, st, "case person");
 		goto done;
 	}
-	case_json(&out, &c, &pb, &p, now);
+	struct case_milestones m;
+	if (!case_milestones_get(req, c.id, &m))
+		goto done;
+	case_json(&out, &c, &pb, &m, &p, now);
 	http_json(req, 201, out.buf);
 done:
 	store_stmt_done(st);
@@ -379,8 +440,8 @@ done:
 #define CASE_LIST_SELECT                                                                        \
 	"SELECT c.id, c.person_id, c.classification, coalesce(c.onset_at,0),"                  \
 	" coalesce(c.first_positive_at,0), coalesce(c.isolated_at,0), c.found_where,"           \
-	" c.chain_id, c.created_at, p.name, p.id_number, p.grid_code, g.name"                  \
-	" FROM cases c JOIN persons p ON p.id = c.person_id"                                   \
+	" c.chain_id, c.created_at, p.name, p.id_number, p.grid_code, g.name, "                \
+	CASE_MILESTONE_COLUMNS " FROM cases c JOIN persons p ON p.id = c.person_id"            \
 	" JOIN regions g ON g.code = p.grid_code "
 
 static void cases_list(struct http_req *req)
@@ -436,9 +497,11 @@ static void cases_list(struct http_req *req)
 		mask_id_number(http_col(st, 10), pb.id_number, sizeof(pb.id_number));
 		fk_strlcpy(pb.grid_code, http_col(st, 11), sizeof(pb.grid_code));
 		fk_strlcpy(pb.grid_name, http_col(st, 12), sizeof(pb.grid_name));
+		struct case_milestones m;
+		case_milestones_from(st, 13, &m);
 		if (n++)
 			strbuf_addch(&o, ',');
-		case_json(&o, &c, &pb, &p, now);
+		case_json(&o, &c, &pb, &m, &p, now);
 		strbuf_addf(&ids, "%s%" PRId64, ids.len ? "," : "", c.id);
 		snprintf(last, sizeof(last), "%" PRId64, c.id);
 	}
@@ -489,9 +552,11 @@ static void case_get_one(struct http_req *req)
 	int64_t now = fk_now();
 
 	tracing_params_default(&p);
-	if (!case_in_scope(req, &c, &pb) || !contacts_of(req, &c, &p, now, &close, &sec))
+	struct case_milestones m;
+	if (!case_in_scope(req, &c, &pb) || !case_milestones_get(req, c.id, &m) ||
+	    !contacts_of(req, &c, &p, now, &close, &sec))
 		return;
-	case_json(&o, &c, &pb, &p, now);
+	case_json(&o, &c, &pb, &m, &p, now);
 	o.len--;
 	strbuf_addf(&o, ",\"contacts\":{\"close\":%zu,\"secondary\":%zu}}", close.n, sec.n);
 	http_json(req, 200, o.buf);
