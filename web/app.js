@@ -9,6 +9,8 @@ import { renderCases, renderCase, renderChain, canTrace } from './js/cases.js';
 import { renderMyCode, renderPersonCode, isCitizen } from './js/code.js';
 import { renderOverrides, renderAppeals, renderPolicyBar, isHealth } from './js/overrides.js';
 import { renderTesting, renderCampaign, renderMissing, canReadTesting } from './js/testing.js';
+import { renderOrders, renderPersonOrders, canReadControl } from './js/orders.js';
+import { renderIsolation, renderSite, canSeeBoard } from './js/isolation.js';
 
 const $ = id => document.getElementById(id);
 const view = $('view');
@@ -51,6 +53,9 @@ function renderHeader() {
   $('nav-users').hidden = !canManageUsers(u);
   $('nav-cases').hidden = !canTrace(u);
   $('nav-testing').hidden = !canReadTesting(u);
+  $('nav-orders').hidden = !canReadControl(u);
+  $('nav-isolation').hidden = !canSeeBoard(u);
+  $('nav-risk').hidden = !on;
   // a citizen sees their own code and nothing of the city
   const citizen = isCitizen(u);
   $('nav-code').hidden = !citizen;
@@ -229,6 +234,12 @@ export async function route() {
       if (!parts[1]) return renderTesting(view, app, nav);
       if (parts[2] === 'missing') return renderMissing(view, parts[1], query, app, nav);
       return renderCampaign(view, parts[1], query, app, nav);
+    case 'orders':
+      if (parts[1] === 'person' && parts[2]) return renderPersonOrders(view, parts[2], app, nav);
+      return renderOrders(view, query, app, nav);
+    case 'isolation':
+      if (parts[1] === 'site' && parts[2]) return renderSite(view, parts[2], app, nav);
+      return renderIsolation(view, query, app, nav);
     default:
       location.replace(home());
   }
