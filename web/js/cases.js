@@ -7,7 +7,7 @@
 // drills down: that group's contacts are fetched a page at a time
 // (?grid= / ?venue=) and at most DRILL_NODES of them are drawn.
 import { get, request } from './api.js';
-import { h, clear, num, spinner, errorText } from './dom.js';
+import { h, clear, num, spinner, errorText, duration } from './dom.js';
 import { loadEcharts } from './chart.js';
 
 /* Tooltips are HTML: every name from the database goes through esc(). */
@@ -116,8 +116,11 @@ async function loadList(list, app, nav) {
   let cursor = null, shown = 0;
   const page = async () => {
     const r = await get('/api/v1/cases', { limit: PAGE, cursor });
+    // the targets of the same page (same order, same cursor); a case the
+    // second answer misses (added in between) is asked for on its own
+    const rows = r.items.map(c => { const tr = caseRow(c); tbody.append(tr); return [c, tr]; });
+    loadListTargets(rows, cursor, nav);
     cursor = r.next_cursor;
-    for (const c of r.items) tbody.append(caseRow(c));
     shown += r.items.length;
     count.textContent = `${num(shown)} 例${cursor ? '，还有更多' : ''}`;
     more.hidden = !cursor;
@@ -139,7 +142,8 @@ async function loadList(list, app, nav) {
   list.append(h('section.card.list-card',
     h('div.card-head', h('h2', '病例列表'), count),
     shown ? h('div.table-wrap', h('table.table.rtable#case-table',
-      h('thead', h('tr', h('th', '病例'), h('th', '分类'), h('th', '发病 / 首阳'), h('th', '网格'), h('th', '传播链'))),
+      h('thead', h('tr', h('th', '病例'), h('th', '分类'), h('th', '发病 / 首阳'), h('th', '网格'), h('th', '传播链'),
+        h('th', { title: TARGETS.map(t => t.label).join(' · ') }, '时间目标'))),
       tbody)) : h('p.muted.hint#cases-none', '暂无病例。'),
     h('div.card-foot', more)));
 }
@@ -151,7 +155,8 @@ function caseRow(c) {
     h('td', { 'data-label': '分类' }, h('span.cls-tag', { dataset: { cls: c.classification } }, classLabel(c.classification))),
     h('td', { 'data-label': '发病 / 首阳' }, shortTime(c.onset_at || c.first_positive_at)),
     h('td', { 'data-label': '网格', title: c.person.grid.code }, c.person.grid.name),
-    h('td', { 'data-label': '传播链' }, h('a', { href: `#/chain/${c.chain_id}` }, `链 #${c.chain_id}`)));
+    h('td', { 'data-label': '传播链' }, h('a', { href: `#/chain/${c.chain_id}` }, `链 #${c.chain_id}`)),
+    h('td.tgt-cell', { 'data-label': '时间目标' }, h('span.muted', '…')));
 }
 
 // ---------------------------------------------------------------- one case
@@ -189,15 +194,212 @@ export async function renderCase(root, id, app, nav) {
       figure('window', '传染期', `${shortTime(c.window.from)} 至 ${shortTime(c.window.to)}`)),
     h('dl.kv.case-kv',
       [['发病时间', fullTime(c.onset_at)], ['首次阳性采样', fullTime(c.first_positive_at)],
-        ['隔离管控', c.isolated_at ? fullTime(c.isolated_at) : '未隔离'], ['发现途径', c.found_where || '—'],
-        ['居住网格', `${c.person.grid.name}（${c.person.grid.code}）`]]
-        .map(([k, v]) => [h('dt', k), h('dd', v)])));
+        ['隔离管控', c.isolated_at ? fullTime(c.isolated_at) : '未隔离', 'isolated_at'], ['发现途径', c.found_where || '—'],
+        ['居住网格', `${c.person.grid.name}（${c.person.grid.code}）`],
+        ['转归', outcomeText(c), 'outcome']]
+        .map(([k, v, key]) => [h('dt', k), h('dd', key ? { id: `case-${key}` } : {}, v)])));
+  const targets = h('section.card.targets-card#case-targets');
+  box.append(targets);
+  targetsPanel(targets, c, app, nav);
   const traj = h('section.card.traj-card#trajectory', h('div.card-head', h('h2', '行程轨迹')), spinner('正在加载轨迹…'));
   const graph = h('section.card.graph-card#contact-graph-card');
   const counts = h('section.card.list-card#grid-counts');
   box.append(h('div.case-body', traj, h('div.case-main', graph, counts)));
   loadTrajectory(traj, c, app, nav);
   contactGraph(graph, counts, c, app, nav);
+}
+
+// ---------------------------------------------------------------- time targets
+
+// The four targets of a case ("2+4+24" and contacts under control); the
+// hours come from the server (the policy in force).
+export const TARGETS = [
+  { name: 'team_on_site', label: '到达现场', short: '到', field: 'team_on_site_at' },
+  { name: 'core_info', label: '核心信息', short: '核', field: 'core_info_at' },
+  { name: 'report', label: '流调报告', short: '报', field: 'reported_at' },
+  { name: 'contacts_controlled', label: '密接管控', short: '控' },
+];
+export const TARGET_STATUS = { met: '按时完成', missed: '超时完成', overdue: '已超时', pending: '进行中' };
+const OUTCOMES = { under_treatment: '治疗中', recovered: '治愈出院', died: '死亡', transferred: '转院' };
+const outcomeText = c => `${OUTCOMES[c.outcome] || c.outcome || '治疗中'}${c.outcome_at ? `（${fullTime(c.outcome_at)}）` : ''}`;
+
+// The colours of the four statuses; overdue blinks (not when the user asks
+// for reduced motion).  One <style> for the page, added once.
+function targetStyles() {
+  if (document.getElementById('tgt-styles')) return;
+  document.head.append(h('style#tgt-styles', `
+.tgt-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); gap: 10px; padding: 12px 16px; }
+.tgt { border: 1px solid var(--line); border-radius: var(--radius); padding: 10px 12px; background: var(--card); }
+.tgt-name { font-weight: 600; }
+.tgt-state { display: inline-block; margin: 6px 0 4px; padding: 1px 8px; border-radius: 999px; font-size: 13px; font-weight: 600; }
+.tgt[data-status=met] { border-color: #b5e0c9; } .tgt[data-status=met] .tgt-state, .tgt-dot[data-status=met] { background: var(--ok-bg); color: var(--ok); }
+.tgt[data-status=missed] { border-color: #f3b8b3; } .tgt[data-status=missed] .tgt-state, .tgt-dot[data-status=missed] { background: var(--danger-bg); color: var(--danger); }
+.tgt[data-status=overdue] { border-color: var(--danger); } .tgt[data-status=overdue] .tgt-state, .tgt-dot[data-status=overdue] { background: var(--danger); color: #fff; animation: tgt-blink 1.2s ease-in-out infinite; }
+.tgt[data-status=pending] .tgt-state, .tgt-dot[data-status=pending] { background: var(--warn-bg); color: var(--warn); }
+.tgt-meta { font-size: 13px; color: var(--muted); line-height: 1.6; }
+.tgt-countdown { font-variant-numeric: tabular-nums; color: var(--warn); font-weight: 600; }
+.tgt-dots { display: inline-flex; gap: 3px; }
+.tgt-dot { display: inline-block; min-width: 20px; text-align: center; border-radius: 4px; font-size: 12px; line-height: 20px; }
+.tgt-form { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 10px 14px; padding: 12px 16px; border-top: 1px solid var(--line-2); }
+.tgt-form .form-actions, .tgt-form .tgt-hint { grid-column: 1 / -1; }
+.tgt-form .tgt-hint { margin: 0; }
+@keyframes tgt-blink { 50% { opacity: .4; } }
+@media (prefers-reduced-motion: reduce) { .tgt[data-status=overdue] .tgt-state, .tgt-dot[data-status=overdue] { animation: none; } }
+`));
+}
+
+// "2022-03-01T10:00:00+08:00" -> "2022-03-01T10:00" for datetime-local
+const localOf = s => (s ? s.slice(0, 16) : '');
+// a countdown "3 小时 05 分 09 秒"
+function clock(sec) {
+  const s = Math.max(0, Math.floor(sec)), hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
+  return `${hh ? `${hh} 小时 ` : ''}${String(mm).padStart(2, '0')} 分 ${String(ss).padStart(2, '0')} 秒`;
+}
+
+function targetTile(t) {
+  const def = TARGETS.find(d => d.name === t.name) || { label: t.name };
+  const meta = [h('div', `时限 ${fullTime(t.due_at)}`)];
+  if (t.done_at) meta.push(h('div.tgt-done', `完成 ${fullTime(t.done_at)} · 用时 ${duration(t.seconds)}`));
+  if (t.name === 'contacts_controlled')
+    meta.push(h('div.tgt-count', `已管控 `, h('b.tgt-controlled', num(t.controlled)), ' / ', h('b.tgt-contacts', num(t.contacts)), ' 人'));
+  let countdown = null;
+  if (t.status === 'pending') {
+    countdown = h('span.tgt-countdown', { dataset: { left: t.seconds_left } }, clock(t.seconds_left));
+    meta.push(h('div', '剩余 ', countdown));
+  } else if (t.status === 'overdue') {
+    meta.push(h('div', `已超时 ${duration(-t.seconds_left)}`));
+  }
+  const tile = h('div.tgt', { dataset: { name: t.name, status: t.status } },
+    h('div.tgt-name', `${def.label} ${t.hours}h`),
+    h('span.tgt-state', TARGET_STATUS[t.status] || t.status),
+    h('div.tgt-meta', meta));
+  return { tile, countdown };
+}
+
+async function targetsPanel(card, c, app, nav) {
+  targetStyles();
+  clear(card);
+  const head = h('div.card-head', h('h2', '时间目标'));
+  const grid = h('div.tgt-grid#targets', spinner('正在计算时间目标…'));
+  card.append(head, grid);
+  let t;
+  try { t = await get(`/api/v1/cases/${c.id}/targets`); } catch (e) {
+    if (!nav.alive()) return;
+    clear(grid).append(h('p.muted.hint', errorText(e)));
+    return;
+  }
+  if (!nav.alive()) return;
+  showTargets(card, head, grid, c, t, app, nav);
+}
+
+function showTargets(card, head, grid, c, t, app, nav) {
+  clear(grid);
+  head.querySelector('.tgt-overall')?.remove();
+  head.append(h('span.muted.count.tgt-overall', { dataset: { status: t.status } }, `确诊 ${fullTime(t.created_at)} 起算`));
+  const counters = [];
+  for (const x of t.targets) {
+    const { tile, countdown } = targetTile(x);
+    grid.append(tile);
+    if (countdown) counters.push(countdown);
+  }
+  // the countdowns run on the browser's clock from the server's figures;
+  // at zero the targets are asked for again (the status changes there)
+  if (card._timer) clearInterval(card._timer);
+  if (counters.length) {
+    const start = Date.now();
+    card._timer = setInterval(() => {
+      if (!nav.alive()) { clearInterval(card._timer); return; }
+      const gone = (Date.now() - start) / 1000;
+      let due = false;
+      for (const el of counters) {
+        const left = Number(el.dataset.left) - gone;
+        el.textContent = clock(left);
+        if (left < 0) due = true;
+      }
+      if (due) { clearInterval(card._timer); card._timer = null; targetsPanel(card, c, app, nav); }
+    }, 1000);
+    nav.onCleanup(() => clearInterval(card._timer));
+  }
+  card.querySelector('.tgt-form')?.remove();
+  card.append(milestoneForm(card, c, t, app, nav));
+}
+
+function milestoneForm(card, c, t, app, nav) {
+  const dt = (id, name, value) => h(`input#${id}`, { type: 'datetime-local', name, value: localOf(value) });
+  const fields = [
+    ['ms-team', 'team_on_site_at', '到达现场时间', c.team_on_site_at],
+    ['ms-core', 'core_info_at', '核心信息完成时间', c.core_info_at],
+    ['ms-report', 'reported_at', '流调报告时间', c.reported_at],
+    ['ms-isolated', 'isolated_at', '隔离管控时间', c.isolated_at],
+  ].map(([id, name, label, v]) => ({ name, label, input: dt(id, name, v), old: localOf(v) }));
+  const outcome = h('select#ms-outcome', { name: 'outcome' },
+    Object.entries(OUTCOMES).map(([v, l]) => h('option', { value: v, selected: v === (c.outcome || 'under_treatment') }, l)));
+  const outcomeAt = dt('ms-outcome-at', 'outcome_at', c.outcome_at);
+  const msg = h('div.form-error#ms-msg', { role: 'alert', hidden: true });
+  const ok = h('div.muted#ms-ok', { role: 'status', hidden: true });
+  const submit = h('button.btn.btn-primary#ms-submit', { type: 'submit' }, '保存');
+  return h('form.tgt-form#milestone-form', { novalidate: true, onsubmit: async ev => {
+    ev.preventDefault();
+    msg.hidden = true; ok.hidden = true;
+    const body = {};
+    for (const f of fields) if (f.input.value && f.input.value !== f.old) body[f.name] = isoOf(f.input.value);
+    if (outcome.value !== (c.outcome || 'under_treatment')) body.outcome = outcome.value;
+    if (outcomeAt.value && outcomeAt.value !== localOf(c.outcome_at) && outcome.value !== 'under_treatment') body.outcome_at = isoOf(outcomeAt.value);
+    if (!Object.keys(body).length) { msg.textContent = '没有修改。'; msg.hidden = false; return; }
+    submit.disabled = true;
+    try {
+      const nt = await request('POST', `/api/v1/cases/${c.id}/milestones`, { body });
+      const nc = await get(`/api/v1/cases/${c.id}`);
+      if (!nav.alive()) return;
+      Object.assign(c, nc);
+      const iso = document.getElementById('case-isolated_at'), out = document.getElementById('case-outcome');
+      if (iso) iso.textContent = c.isolated_at ? fullTime(c.isolated_at) : '未隔离';
+      if (out) out.textContent = outcomeText(c);
+      showTargets(card, card.querySelector('.card-head'), card.querySelector('.tgt-grid'), c, nt, app, nav);
+      const okNow = card.querySelector('#ms-ok');
+      if (okNow) { okNow.textContent = '已保存（已记入审计）。'; okNow.hidden = false; }
+    } catch (e) {
+      if (!nav.alive()) return;
+      msg.textContent = e.status === 400 ? `数据校验未通过：${e.message}` : errorText(e);
+      msg.hidden = false;
+    } finally {
+      submit.disabled = false;
+    }
+  } },
+    fields.map(f => h('label.field', h('span.field-label', f.label), f.input)),
+    h('label.field', h('span.field-label', '转归'), outcome),
+    h('label.field', h('span.field-label', '转归时间（默认现在）'), outcomeAt),
+    h('p.field-hint.tgt-hint', '时间不能晚于现在，也不能早于确诊前 7 天；时间均为北京时间。'),
+    msg, ok,
+    h('div.form-actions', submit));
+}
+
+// The targets column of a page of the case list.
+async function loadListTargets(rows, cursor, nav) {
+  targetStyles();
+  const fill = (tr, item) => {
+    const td = tr.querySelector('.tgt-cell');
+    clear(td).append(h('span.tgt-dots', { dataset: { status: item.status } }, TARGETS.map(d => {
+      const st = item.targets[d.name];
+      return h('span.tgt-dot', { dataset: { name: d.name, status: st }, title: `${d.label}：${TARGET_STATUS[st] || st}` }, d.short);
+    })));
+  };
+  let got = new Map();
+  try {
+    const r = await get('/api/v1/case-targets', { limit: PAGE, cursor });
+    got = new Map(r.items.map(i => [i.case_id, i]));
+  } catch { /* each case on its own below */ }
+  for (const [c, tr] of rows) {
+    if (!nav.alive()) return;
+    let item = got.get(c.id);
+    if (!item) {
+      try {
+        const t = await get(`/api/v1/cases/${c.id}/targets`);
+        item = { status: t.status, targets: Object.fromEntries(t.targets.map(x => [x.name, x.status])) };
+      } catch { clear(tr.querySelector('.tgt-cell')).append(h('span.muted', '—')); continue; }
+    }
+    fill(tr, item);
+  }
 }
 
 function figure(key, label, value) {
