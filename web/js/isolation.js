@@ -133,7 +133,7 @@ function renderBoard(body, b, app, nav) {
   let chart = null;
   const chartEl = h('div.i-chart#iso-free-chart', { role: 'img', 'aria-label': '未来 7 天各隔离点空闲房间数' });
   const chartCard = h('section.card.i-chart-card',
-    h('div.card-head', h('h2', '未来 7 天空闲房间'), h('p.muted.chart-note', '按各房间预计腾空时间（管控计划解除时间）推算')),
+    h('div.card-head', h('h2', '未来 7 天空闲房间'), h('p.muted.chart-note', '某日空闲：当日零时起全天可用的房间（按在住人员的计划解除时间推算）')),
     chartEl);
   const handle = { dispose() { if (chart) chart.dispose(); chart = null; } };
   if (!sites.length) {
