@@ -24,7 +24,8 @@
  *   region when there is a stay) and the five responsible people.  The
  *   person's other active or proposed contact orders that end earlier are
  *   superseded by it (a proposed one too: it would only be confirmed by
- *   mistake afterwards).
+ *   mistake afterwards) — except the order it follows (prev_order), which
+ *   its caller ends with its own reason (released, upgraded).
  * - Writer discipline.  Every function of control_int.h runs in the
  *   caller's transaction.  HTTP handlers take store_writer_lock(), run one
  *   transaction (bulk confirmation: one per 500 orders, so scans keep
@@ -281,6 +282,7 @@ static enum fk_status activate(sqlite3 *wdb, const struct policy *p, int64_t ord
 		      "SELECT id FROM orders WHERE person_id = ?1 AND id <> ?2"
 		      " AND status IN ('active', 'proposed')"
 		      " AND category IN ('close', 'secondary', 'other') AND planned_end < ?3"
+		      " AND id IS NOT (SELECT prev_order FROM orders WHERE id = ?2)"
 		      " ORDER BY id",
 		      r.person_id, order_id, r.planned_end, &ids, &n, err);
 	snprintf(detail, sizeof(detail), "superseded by order %" PRId64, order_id);
