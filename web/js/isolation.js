@@ -222,6 +222,14 @@ function listCard(id, title, count, empty, rows) {
     count ? h('ul.i-rows', rows) : h('p.muted.hint.i-none', empty));
 }
 
+// the person's grid by name when the answer has it, else its code
+function gridOf(x) {
+  const g = (x.person && x.person.grid) || x.grid;
+  if (!g) return null;
+  if (typeof g === 'string') return h('span.code', g);
+  return h('span', g.name || '', g.code ? h('span.code', ` ${g.code}`) : null);
+}
+
 function testsCard(items, date) {
   return listCard('iso-tests', '今日应检', items.length, `${date || '今天'}没有待采样的管控人员。`, items.map(x =>
     h('li.i-row', { dataset: { order: x.order_id, day: x.day } },
@@ -229,7 +237,7 @@ function testsCard(items, date) {
       h('div.i-row-line2.muted.small',
         h('span', `须在 ${short(x.window_end)} 前采样`),
         x.site ? h('span', x.site.name || '') : h('span', '居家'),
-        x.grid ? h('span', x.grid.name || x.grid.code || x.grid) : null))));
+        gridOf(x)))));
 }
 
 function releasesCard(items, date) {

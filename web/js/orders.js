@@ -377,7 +377,7 @@ function activeRow(o) {
     h('div.o-row-line2.muted.small',
       p.grid ? h('span', p.grid.name || p.grid.code) : null,
       h('span', `${mmdd(o.start_at)} 至 ${when(o.planned_end)}`),
-      h('span.o-day', dayOf(o)),
+      h('span.o-dayno', dayOf(o)),
       o.stay && o.stay.room ? h('span', `${o.stay.site ? o.stay.site.name + ' ' : ''}${o.stay.room.number} 室`) : null)));
 }
 
@@ -503,7 +503,7 @@ function orderBlock(o, app, nav) {
     const list = (items.get(d) || []).sort((a, b) => a.t - b.t).map(i => i.el);
     const today = ended === null && o.status === 'active' && now >= d0 && now < d1;
     rows.push(h('li.o-day', { dataset: { day: d, state, today: today ? '1' : '0' } },
-      h('div.o-day-label', h('b', `第 ${d} 天`), h('span.muted.small', local(d0).slice(5, 10))),
+      h('div.o-day-label', { title: `${local(d0)} 至 ${local(d1)}` }, h('b', `第 ${d} 天`), h('span.muted.small', local(d0).slice(5, 10))),
       h('div.o-track', h('span.o-seg'),
         orig < last && orig > d0 && orig <= d1 ? h('span.o-mark', { title: `原定 ${local(orig)} 期满`, style: `top:${(((orig - d0) / DAY) * 100).toFixed(1)}%` }) : null,
         x ? h('span.o-dot.tl-dot', { dataset: { result: st, day: d }, title: `第 ${d} 天核酸：${STATE_ZH[st]}${x.sampled_at ? `（采样 ${short(x.sampled_at)}）` : ''}` }) : null),
