@@ -706,8 +706,10 @@ out:
 enum { SC_ID, SC_NAME, SC_REGION, SC_REGION_NAME, SC_ADDRESS, SC_STATUS, SC_ROOMS, SC_READY,
        SC_OCCUPIED, SC_FREE };
 
-/* The site JSON of a SITE_SELECT row, without the closing brace. */
-static void site_row_json(struct strbuf *o, sqlite3_stmt *st)
+/* The site JSON of a SITE_SELECT row, without the closing brace; the
+ * count of rooms only when count_rooms (the full JSON has "rooms" as the
+ * array of rooms instead). */
+static void site_row_json(struct strbuf *o, sqlite3_stmt *st, bool count_rooms)
 {
 	strbuf_addf(o, "{\"id\":%" PRId64 ",\"name\":", col64(st, SC_ID));
 	strbuf_add_json_str(o, http_col(st, SC_NAME));
@@ -719,11 +721,10 @@ static void site_row_json(struct strbuf *o, sqlite3_stmt *st)
 	strbuf_add_json_str(o, http_col(st, SC_ADDRESS));
 	strbuf_addstr(o, ",\"status\":");
 	strbuf_add_json_str(o, http_col(st, SC_STATUS));
-	strbuf_addf(o,
-		    ",\"rooms\":%" PRId64 ",\"ready\":%" PRId64 ",\"occupied\":%" PRId64
-		    ",\"free\":%" PRId64,
-		    col64(st, SC_ROOMS), col64(st, SC_READY), col64(st, SC_OCCUPIED),
-		    col64(st, SC_FREE));
+	if (count_rooms)
+		strbuf_addf(o, ",\"rooms\":%" PRId64, col64(st, SC_ROOMS));
+	strbuf_addf(o, ",\"ready\":%" PRId64 ",\"occupied\":%" PRId64 ",\"free\":%" PRId64,
+		    col64(st, SC_READY), col64(st, SC_OCCUPIED), col64(st, SC_FREE));
 }
 
 static void time_or_null(struct strbuf *o, const char *key, sqlite3_stmt *st, int i)
@@ -836,7 +837,7 @@ static enum fk_status site_full_json(struct strbuf *o, sqlite3 *db, int64_t id, 
 						sqlite3_errmsg(db));
 		goto out;
 	}
-	site_row_json(o, st);
+	site_row_json(o, st, false);
 	if (region)
 		copy_col(st, SC_REGION, region, region_size);
 	sqlite3_finalize(st);
@@ -1180,7 +1181,7 @@ static void sites_list(struct http_req *req)
 			break;
 		if (n++)
 			strbuf_addch(&o, ',');
-		site_row_json(&o, st);
+		site_row_json(&o, st, true);
 		strbuf_addch(&o, '}');
 		snprintf(last, sizeof(last), "%" PRId64, col64(st, SC_ID));
 	}
@@ -2341,7 +2342,7 @@ static int cli_list(int argc, char **argv)
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		if (json) {
 			struct strbuf o = STRBUF_INIT;
-			site_row_json(&o, st);
+			site_row_json(&o, st, true);
 			strbuf_addch(&o, '}');
 			printf("%s%s", n ? "," : "", o.buf);
 			strbuf_release(&o);
