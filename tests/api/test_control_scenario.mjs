@@ -447,6 +447,13 @@ function scenario(policyName, seed) {
     const n1 = order(X.n1.id);
     sampleDays(n1, X.near1, 'near1');
     releaseAt(n1, X.near1, 'near1', async () => {
+      const one = await get(`/api/v1/orders/${n1.id}`);
+      eq(one.status, 200, one.text);
+      eq(one.body.tests.map(x => [x.day, unix(x.window_start), unix(x.window_end), x.required, x.sampled_at && unix(x.sampled_at), x.result]),
+        q(`SELECT day, window_start, window_end, required, sampled_at, result FROM order_tests WHERE order_id = ${n1.id} ORDER BY day`)
+          .map(([d, ws, we, r, sa, res]) => [+d, +ws, +we, r === '1', sa ? +sa : null, res || null]), 'the order\'s tests as the API shows them');
+      eq(one.body.tests.filter(x => x.required).every(x => x.result === 'negative'), true);
+      eq([one.body.status, one.body.end_reason, unix(one.body.ended_at)], ['completed', 'released', n1.orig]);
       const m = P.close;
       if (m.thenKind === 'none') { await eventually(async () => eq(await colour(X.near1.id), 'green', 'green at the end')); return; }
       const [p2] = await eventually(() => {
@@ -484,6 +491,26 @@ function scenario(policyName, seed) {
         await eventually(async () => eq(await colour(X.q1.id), 'green', 'q1 green at the end'));
         eq(ordersOf(`prev_order = ${X.q1o.id}`).length, 0, 'no second phase for a secondary contact');
       });
+    }
+
+    // s3: a secondary contact tested negative on every day of their own,
+    // whose close contact was never tested: not released at orig_end (the
+    // linked close contact's first tests are missing), extended instead
+    X.s3 = P.secondary.closeNegatives > 0 ? ordersOf(`case_id = ${X.case1.id} AND category = 'secondary'
+      AND link_person NOT IN (${X.near1.id}, ${X.near2.id})`)[0] || null : null;
+    if (P.secondaryContacts && P.secondary.closeNegatives > 0) assert(X.s3, 'a secondary contact through an untested close contact');
+    if (X.s3) {
+      const s3 = X.s3, person = { id: s3.person, idn: sql(S.db, `SELECT id_number FROM persons WHERE id = ${s3.person}`) };
+      sampleDays(s3, person, 's3');
+      at(s3.orig, 's3: the end, the close contact untested', () => check('s3', async () => {
+        await eventually(() => {
+          const o = order(s3.id);
+          eq([o.status, o.ended, o.planned], ['active', null, s3.orig + P.recheckHours * H], 'extended: the close contact\'s tests are missing');
+          eq(sql(S.db, `SELECT count(*) FROM order_tests WHERE order_id = ${o.id} AND required = 1 AND result IS NOT 'negative'`), '0', 'its own tests are all negative');
+          eq(sql(S.db, `SELECT actor FROM order_events WHERE order_id = ${o.id} AND kind = 'extended'`), 'system');
+        });
+        eq(await colour(s3.person), colourOf(s3.kind), 'still under the order');
+      }));
     }
 
     // h1: a household contact never tested is extended at orig_end, not released
@@ -578,6 +605,11 @@ function scenario(policyName, seed) {
     noErrors('q1');
     if (P.secondaryContacts) assert(X.q1o, 'q1 had an order');
     else eq(X.q1o, null, 'q1 has no order: secondary contacts are not identified');
+  });
+  test(`${tag}: s3 — a secondary contact whose close contact is untested is extended, not released`, async () => {
+    assert(X.finished, 'the clock ran');
+    noErrors('s3');
+    if (!P.secondaryContacts) eq(X.s3, null);
   });
   test(`${tag}: h1 — without tests the order is extended at orig_end, not released`, async () => {
     assert(X.finished, 'the clock ran');
