@@ -438,7 +438,7 @@ test('a person\'s timeline: their orders, test days coloured by result, events a
   await shot(desk, 'timeline');
 });
 
-test('extend and release early need a reason and are recorded', async () => {
+test('extend, release early and cancel need a reason and are recorded', async () => {
   const b1 = Number(sql(S.db, `SELECT id FROM orders WHERE person_id = ${F.B[1].id} AND status = 'active'`));
   await desk.goto(`${S.url}/#/orders/person/${F.B[1].id}`);
   const card = `.tl-order[data-id="${b1}"]`;
@@ -462,7 +462,17 @@ test('extend and release early need a reason and are recorded', async () => {
   await until('released early', () => sql(S.db, `SELECT status || '|' || end_reason FROM orders WHERE id = ${b1}`) === 'completed|released_early');
   await desk.waitForSelector(`${card}[data-status="completed"]`);
   eq(await desk.locator(`${card} .tl-act-release`).count(), 0, 'no actions on an ended order');
-  eq(Number(sql(S.db, `SELECT count(*) FROM audit_log WHERE action IN ('order.extend','order.release')`)) >= 2, true, 'audited');
+  // cancel another
+  const b2 = Number(sql(S.db, `SELECT id FROM orders WHERE person_id = ${F.B[2].id} AND status = 'active'`));
+  await desk.goto(`${S.url}/#/orders/person/${F.B[2].id}`);
+  await desk.waitForSelector(`.tl-order[data-id="${b2}"] .tl-act-cancel`, { timeout: 15000 });
+  await desk.click(`.tl-order[data-id="${b2}"] .tl-act-cancel`);
+  await desk.fill(`.tl-order[data-id="${b2}"] .o-reason`, '身份信息登记错误');
+  await desk.click(`.tl-order[data-id="${b2}"] .o-act-submit`);
+  await desk.waitForSelector(`.tl-order[data-id="${b2}"][data-status="cancelled"]`, { timeout: 15000 });
+  eq(sql(S.db, `SELECT status FROM orders WHERE id = ${b2}`), 'cancelled');
+  eq(sql(S.db, `SELECT group_concat(action) FROM (SELECT action FROM audit_log WHERE action IN ('order.extend','order.release','order.cancel') ORDER BY seq)`),
+    'order.extend,order.release,order.cancel', 'each action audited');
   eq(scriptErrors(desk), [], 'no script errors');
 });
 
