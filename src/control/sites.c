@@ -2027,8 +2027,6 @@ static void board_get(struct http_req *req)
 	date_of_day(day, ds, sizeof(ds));
 	strbuf_addstr(&o, "{\"date\":");
 	strbuf_add_json_str(&o, ds);
-	strbuf_addstr(&o, ",\"region\":");
-	strbuf_add_json_str(&o, region);
 
 	/* sites */
 	if (!(st = store_reader_stmt(BOARD_SITES_SQL, &err)))
