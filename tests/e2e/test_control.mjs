@@ -510,6 +510,15 @@ test('a grid worker\'s phone: their grid\'s orders only, a timeline, no sideways
   eq(await phone.$$eval(`.tl-order[data-id="${b0}"] .tl-dot`, ds => Object.fromEntries(ds.map(d => [d.dataset.day, d.dataset.result]))), refDots(b0), 'test days');
   await noSideways(phone);
   await shot(phone, 'grid-timeline');
+  // the board and a site's rooms fit the phone too
+  await phone.goto(`${S.url}/#/isolation`);
+  await phone.waitForSelector('#iso-totals', { timeout: 15000 });
+  await phone.waitForSelector('#iso-free-chart canvas, #iso-sites-none');
+  await noSideways(phone);
+  await shot(phone, 'grid-board');
+  await phone.goto(`${S.url}/#/isolation/site/${SITES[0]}`);
+  await phone.waitForSelector('#site-rooms .iso-room, .i-fail', { timeout: 15000 });
+  await noSideways(phone);
   // another grid's person: out of scope
   await phone.goto(`${S.url}/#/orders/person/${F.A[1].grid === grid ? F.c.id : F.A[1].id}`);
   await phone.waitForSelector('.o-fail');

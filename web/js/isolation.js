@@ -90,7 +90,7 @@ export function renderIsolation(root, query, app, nav) {
     if (!nav.alive()) return;
     if (chart) { chart.dispose(); chart = null; }
     clear(body);
-    asof.textContent = `${b.date || ''} · 更新于 ${new Date().toTimeString().slice(0, 5)}`;
+    asof.textContent = `${b.date || ''} · 更新于 ${new Date(Date.now() + 8 * 3600e3).toISOString().slice(11, 16)}`;
     chart = renderBoard(body, b, app, nav);
   };
   load(true);
