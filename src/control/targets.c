@@ -48,6 +48,7 @@
 #include "lib/util.h"
 #include "registry/registry.h"
 #include "store/store.h"
+#include "tracing/tracing.h"
 
 #include "lib/banned.h"
 
@@ -311,7 +312,11 @@ static bool milestones_parse(struct http_req *req, json_t *o, struct milestones 
 			continue;
 		}
 		m->given[k] = true;
-		if (json_is_null(v) && k != M_ISOLATED)
+		if (json_is_null(v) && k == M_ISOLATED) {
+			http_error(req, 400, NULL, "'isolated_at' cannot be cleared");
+			return false;
+		}
+		if (json_is_null(v))
 			continue;
 		if (!json_is_string(v) || !fk_parse_time(json_string_value(v), &m->at[k])) {
 			http_error(req, 400, NULL,
@@ -352,6 +357,34 @@ static bool milestones_check(struct http_req *req, const struct milestones *m, i
 		}
 	}
 	return true;
+}
+
+/* The isolation ends the case's infectious window: it may not come before
+ * the window starts (tracing refuses such a case too).  False after
+ * answering 400 (or 500). */
+static bool isolation_in_window(struct http_req *req, int64_t id, int64_t at, int64_t now)
+{
+	struct case_rec c;
+	struct tracing_params tp;
+	struct fk_err err;
+	int64_t from, to;
+	char ts[32];
+	sqlite3 *db = http_reader(req);
+	if (!db)
+		return false;
+	enum fk_status s = case_get(db, id, &c, &err);
+	if (s) {
+		http_fail(req, s == FK_ENOTFOUND ? FK_EDB : s, &err);
+		return false;
+	}
+	tracing_params_default(&tp);
+	c.isolated_at = 0;
+	case_window(&c, &tp, now, &from, &to);
+	if (at >= from)
+		return true;
+	http_error(req, 400, NULL, "'isolated_at' is before the case's infectious window starts (%s)",
+		   fk_format_time(from, ts, sizeof(ts)));
+	return false;
 }
 
 static const char *const MILESTONE_UPDATE_SQL =
@@ -508,7 +541,8 @@ static void case_milestones_post(struct http_req *req)
 		goto done;
 	}
 	if (!(body = http_body_object(req)) || !milestones_parse(req, body, &m) ||
-	    !milestones_check(req, &m, ct.created_at, now))
+	    !milestones_check(req, &m, ct.created_at, now) ||
+	    (m.given[M_ISOLATED] && !isolation_in_window(req, id, m.at[M_ISOLATED], now)))
 		goto done;
 	sqlite3 *w = store_writer_lock();
 	s = w ? milestones_tx(w, req, id, &m, now, &ct, &err)

@@ -273,11 +273,21 @@ test('milestone validation: future, too early, bad outcome, bad time, unknown me
     eq(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
     assert(r.body.error && r.body.error.message.includes(field), `the message names ${field}: ${r.text}`);
   }
-  // 7 days before created_at exactly is accepted
-  const r = await ms(A.id, { isolated_at: iso(A.created - 7 * DAY) });
+  // the isolation ends the infectious window (first positive - 4 days under protocol 9): not before it
+  const from = T0 - DAY - +iniKey('infectious_days_before') * DAY;
+  let r = await ms(A.id, { isolated_at: iso(from - 1) });
+  eq(r.status, 400, r.text);
+  assert(r.body.error.message.includes('isolated_at'), r.text);
+  r = await ms(A.id, { isolated_at: iso(from) });
   eq(r.status, 200, r.text);
-  eq(auditCount(A.id), before + 1, 'only the accepted change was audited');
-  eq(sql(S.db, `SELECT isolated_at FROM cases WHERE id = ${A.id}`), String(A.created - 7 * DAY));
+  eq(sql(S.db, `SELECT isolated_at FROM cases WHERE id = ${A.id}`), String(from));
+  // 7 days before created_at exactly is accepted
+  r = await ms(A.id, { team_on_site_at: iso(A.created - 7 * DAY) });
+  eq(r.status, 200, r.text);
+  eq(r.body.targets[0].seconds, -7 * DAY, 'before the confirmation: negative seconds');
+  eq(r.body.targets[0].status, 'met');
+  eq(auditCount(A.id), before + 2, 'only the accepted changes were audited');
+  eq(sql(S.db, `SELECT team_on_site_at FROM cases WHERE id = ${A.id}`), String(A.created - 7 * DAY));
 });
 
 test('outcome: recorded with its time (now by default), shown on the case; under_treatment clears the time', async () => {
