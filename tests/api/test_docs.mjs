@@ -114,13 +114,13 @@ V.POLICY_VERSION = (await api(S.url, 'GET', '/api/v1/policy', { token: V.ADMIN_T
 // already positive (two case candidates); RT-INV-01 invalid (a resample
 // task the cancel example cancels); and one more person left unsampled for
 // the sampling examples (tubes DOC-T0001, DOC-T0002).
+const call = async (token, method, path, body, want) => {
+  const r = await api(S.url, method, path, { token, body });
+  if (r.status !== want) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
+  return r.body;
+};
+const iso = t => new Date((t + 8 * 3600) * 1000).toISOString().slice(0, 19) + '+08:00';
 {
-  const call = async (token, method, path, body, want) => {
-    const r = await api(S.url, method, path, { token, body });
-    if (r.status !== want) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
-    return r.body;
-  };
-  const iso = t => new Date((t + 8 * 3600) * 1000).toISOString().slice(0, 19) + '+08:00';
   V.COUNTY = V.GRID.slice(0, 6);
   await createUser(S, V.ADMIN_TOKEN, { username: 'chen.sampler', role: 'tester', scope: V.COUNTY, password: 'example-pass-1' });
   V.SAMPLER_TOKEN = await login('chen.sampler', 'example-pass-1');
@@ -162,6 +162,72 @@ V.POLICY_VERSION = (await api(S.url, 'GET', '/api/v1/policy', { token: V.ADMIN_T
   const name = [...away[25][2]];
   V.OUTSIDE_ID_NUMBER = sql(S.db, `SELECT id_number FROM persons WHERE grid_code NOT LIKE '${V.COUNTY}%' ORDER BY id LIMIT 1`);
   V.SAMPLE_NAME_MASKED = name[0] + '*'.repeat(name.length - (name.length >= 3 ? 2 : 1)) + (name.length >= 3 ? name[name.length - 1] : '');
+}
+
+// the control loop.  Orders: adding CASE_ID proposed a central order for
+// each of its household members; the examples confirm ORDER_ID, extend and
+// release it, and cancel CANCEL_ORDER_ID.
+{
+  const ids = sql(S.db, `SELECT id FROM orders WHERE case_id = ${V.CASE_ID} AND status = 'proposed' ORDER BY id`).split('\n');
+  if (ids.length < 2) throw new Error(`case ${V.CASE_ID} has ${ids.length} proposed orders, want 2`);
+  [V.ORDER_ID, V.CANCEL_ORDER_ID] = ids;
+  V.ORDER_PERSON_ID = sql(S.db, `SELECT person_id FROM orders WHERE id = ${V.ORDER_ID}`);
+  // ORDER_ID's person as a citizen, for GET /api/v1/me/orders
+  const idn = sql(S.db, `SELECT id_number FROM persons WHERE id = ${V.ORDER_PERSON_ID}`);
+  await call(V.ADMIN_TOKEN, 'POST', '/api/v1/users', { username: 'docs.contact', role: 'citizen', person: idn, password: 'initial-pass-1' }, 201);
+  const t = await login('docs.contact', 'initial-pass-1');
+  await call(t, 'POST', '/api/v1/me/password', { old_password: 'initial-pass-1', new_password: 'example-pass-1' }, 204);
+  V.CONTACT_TOKEN = await login('docs.contact', 'example-pass-1');
+  V.EXTEND_UNTIL = iso(Math.floor(Date.now() / 1000) + 10 * 86400);
+}
+// an order made active outside the examples: a proposed row written here
+// (without test days: the examples that use it show none), confirmed
+// through the API (responsibles, tasks, a room) by the command
+const activeOrder = async (person, kind) => {
+  const t = Math.floor(Date.now() / 1000) - 3600;
+  sql(S.db, `INSERT INTO orders(person_id, kind, category, status, start_at, planned_end, orig_end, created_at, created_by, policy_version)
+    VALUES(${person}, '${kind}', 'close', 'proposed', ${t}, ${t + 7 * 86400}, ${t + 7 * 86400}, ${t}, 'docs', '${V.POLICY_VERSION}')`);
+  const id = sql(S.db, `SELECT max(id) FROM orders`);
+  const r = await call(V.COMMAND_TOKEN, 'POST', '/api/v1/orders/confirm', { ids: [Number(id)] }, 200);
+  if (r.activated !== 1) throw new Error(`order ${id} not activated: ${JSON.stringify(r)}`);
+  return id;
+};
+// persons the other examples leave alone: no order, case or sample, and
+// not in the household of PERSON_ID or the appellant (whose codes the
+// examples show)
+const quiet = `household_id IS NOT NULL AND id NOT IN (SELECT person_id FROM orders)
+  AND id NOT IN (SELECT person_id FROM cases) AND id NOT IN (SELECT person_id FROM samples)
+  AND id <> ${V.SAMPLE_PERSON_ID} AND household_id NOT IN (SELECT household_id FROM persons
+    WHERE household_id IS NOT NULL AND (id = ${V.PERSON_ID} OR id_number = '${V.APPELLANT_ID_NUMBER}'))`;
+// isolation: a site of the county with rooms 101 and 102; an active central
+// order of a person of the county away from GRID (ISO_ORDER_ID) in room 101
+// (ISO_STAY_ID); room 102 (ISO_ROOM_ID) out of service, so no other order
+// takes it; an isolation officer of the county
+{
+  V.ISO_SITE_ID = String((await call(V.COMMAND_TOKEN, 'POST', '/api/v1/isolation/sites',
+    { name: '文档示例隔离点', region: V.COUNTY, floors: 1, rooms_per_floor: 2 }, 201)).id);
+  V.ISO_ROOM_ID = sql(S.db, `SELECT id FROM iso_rooms WHERE site_id = ${V.ISO_SITE_ID} AND number = '102'`);
+  await call(V.COMMAND_TOKEN, 'POST', `/api/v1/isolation/rooms/${V.ISO_ROOM_ID}`, { status: 'out_of_service' }, 200);
+  V.ISO_PERSON_ID = sql(S.db, `SELECT id FROM persons WHERE grid_code LIKE '${V.COUNTY}%' AND grid_code <> '${V.GRID}'
+    AND ${quiet} ORDER BY id DESC LIMIT 1`);
+  V.ISO_ORDER_ID = await activeOrder(V.ISO_PERSON_ID, 'central');
+  V.ISO_STAY_ID = sql(S.db, `SELECT id FROM stays WHERE order_id = ${V.ISO_ORDER_ID}`);
+  if (!V.ISO_STAY_ID) throw new Error(`order ${V.ISO_ORDER_ID} got no room`);
+  await createUser(S, V.ADMIN_TOKEN, { username: 'zhou.isolation', role: 'isolation', scope: V.COUNTY, password: 'example-pass-1' });
+  V.ISOLATION_TOKEN = await login('zhou.isolation', 'example-pass-1');
+}
+// home control: a citizen of GRID (not PERSON_ID, whose code the scan
+// examples show green) under an active home isolation order
+// (HOME_ORDER_ID); li.grid records staff checks for it
+{
+  V.HOME_PERSON_ID = sql(S.db, `SELECT id FROM persons WHERE grid_code = '${V.GRID}' AND ${quiet} ORDER BY id LIMIT 1`);
+  if (!V.HOME_PERSON_ID) throw new Error(`no person left in ${V.GRID} for the home examples`);
+  const idn = sql(S.db, `SELECT id_number FROM persons WHERE id = ${V.HOME_PERSON_ID}`);
+  await call(V.ADMIN_TOKEN, 'POST', '/api/v1/users', { username: 'docs.home', role: 'citizen', person: idn, password: 'initial-pass-1' }, 201);
+  const t = await login('docs.home', 'initial-pass-1');
+  await call(t, 'POST', '/api/v1/me/password', { old_password: 'initial-pass-1', new_password: 'example-pass-1' }, 204);
+  V.HOME_CITIZEN_TOKEN = await login('docs.home', 'example-pass-1');
+  V.HOME_ORDER_ID = await activeOrder(V.HOME_PERSON_ID, 'home_isolation');
 }
 
 const subst = s => s.replace(/\$([A-Z_]+)/g, (m, k) => (k in V ? V[k] : m));
