@@ -9,8 +9,9 @@
  *   timeline is the events in time order.
  * - Proposal (control_propose) reads only table contacts (what tracing
  *   recorded when the case was added) and the policy: start = the venue
- *   exposure, or for a household member the case's isolation time when it
- *   came before the contact was found (else the finding time); planned end
+ *   exposure, or for a household member of the case the case's isolation
+ *   time when it came before the contact was found (else, and for a
+ *   household member of a close contact, the finding time); planned end
  *   = start + days.  A person who is a case, or already has a proposed or
  *   active order lasting at least as long, gets nothing, so proposing again
  *   is idempotent.
@@ -407,9 +408,12 @@ enum fk_status control_propose(sqlite3 *wdb, const struct policy *p, int64_t cas
 			ns++;
 			continue;
 		}
+		/* a household member is exposed until the case (degree 1) or the
+		 * close contact it lives with (degree 2: taken into control when
+		 * found) leaves home */
 		int64_t start = exposure;
 		if (household)
-			start = isolated && isolated < found ? isolated : found;
+			start = degree == 1 && isolated && isolated < found ? isolated : found;
 		int64_t end = start + (int64_t)m->days * CONTROL_DAY;
 		if (end <= now) { /* already past */
 			ns++;

@@ -44,7 +44,9 @@
  * after its original end, and on a process's first tick.  Evaluation
  * re-reads every day with day_read (it does not trust the incremental
  * path).  Releasable (the contract's conditions a, b, c):
- *   (a) no positive or pool_positive result sampled at or after start_at;
+ *   (a) no positive result sampled at or after start_at, and no
+ *       pool_positive one not followed by a negative single tube sampled
+ *       after it (the health code's pool rule);
  *   (b) with release_requires_negative, every required day whose window
  *       starts before the base time is negative;
  *   (c) phase 1 of a secondary order with secondary_release_close_negatives
@@ -179,13 +181,26 @@ static const char *const q_sql[Q_COUNT] = {
 	[Q_TASK_DONE] = "UPDATE tasks SET status = 'done', done_at = ?3, done_by = 'system'"
 			" WHERE kind = 'order_test' AND ref_id = ?1 AND person_id = ?2"
 			" AND status = 'open'",
-	[Q_POSITIVE] = "SELECT 1 FROM test_results WHERE person_id = ?1 AND sampled_at >= ?2"
+	/* a single positive, or a pooled positive not followed by a negative
+	 * single tube sampled after it (the health code's pool rule) */
+	[Q_POSITIVE] = "SELECT 1 FROM ("
+		       " SELECT sampled_at AS s, result = 'pool_positive' AS pooled"
+		       " FROM test_results WHERE person_id = ?1 AND sampled_at >= ?2"
 		       " AND sampled_at <= ?3 AND resulted_at <= ?3"
 		       " AND result IN ('positive', 'pool_positive')"
 		       " UNION ALL"
-		       " SELECT 1 FROM samples s JOIN tubes t ON t.id = s.tube_id"
+		       " SELECT s.sampled_at, t.n > 1 FROM samples s JOIN tubes t ON t.id = s.tube_id"
 		       " WHERE s.person_id = ?1 AND s.sampled_at >= ?2 AND s.sampled_at <= ?3"
-		       " AND t.result = 'positive' AND t.resulted_at <= ?3 LIMIT 1",
+		       " AND t.result = 'positive' AND t.resulted_at <= ?3) x"
+		       " WHERE NOT x.pooled OR NOT EXISTS ("
+		       " SELECT 1 FROM test_results r WHERE r.person_id = ?1"
+		       " AND r.result = 'negative' AND r.pooled <= 1 AND r.sampled_at > x.s"
+		       " AND r.sampled_at <= ?3 AND r.resulted_at <= ?3"
+		       " UNION ALL"
+		       " SELECT 1 FROM samples s2 JOIN tubes t2 ON t2.id = s2.tube_id"
+		       " WHERE s2.person_id = ?1 AND t2.n = 1 AND t2.result = 'negative'"
+		       " AND s2.sampled_at > x.s AND s2.sampled_at <= ?3 AND t2.resulted_at <= ?3)"
+		       " LIMIT 1",
 	[Q_ORDER] = "SELECT person_id, kind, category, coalesce(case_id, 0), phase,"
 		    " coalesce(link_person, 0), start_at, planned_end,"
 		    " coalesce(orig_end, planned_end), status FROM orders WHERE id = ?1",

@@ -501,10 +501,24 @@ enum fk_status sites_tick(sqlite3 *wdb, int64_t now, struct control_changes *ch,
 {
 	const struct policy *p = policy_current();
 	bool share = p && p->household_may_share_room;
+	/* every second: is anyone queued (orders_queued), and is any room
+	 * free at all?  Only then read the queue, oldest first, a batch at a
+	 * time. */
+	if (!store_query_int(wdb,
+			     "SELECT EXISTS (SELECT 1 FROM orders WHERE queued_at IS NOT NULL"
+			     " AND status = 'active' AND kind = 'central')",
+			     0))
+		return FK_OK;
+	if (!share &&
+	    !store_query_int(wdb,
+			     "SELECT EXISTS (SELECT 1 FROM iso_rooms r JOIN iso_sites s"
+			     " ON s.id = r.site_id WHERE s.status = 'open' AND " FREE("r") ")",
+			     0))
+		return FK_OK;
 	sqlite3_stmt *st = store_prepare(wdb,
-					 "SELECT id FROM orders WHERE status = 'active'"
-					 " AND kind = 'central' AND queued_at IS NOT NULL"
-					 " ORDER BY queued_at, id",
+					 "SELECT id FROM orders INDEXED BY orders_queued"
+					 " WHERE queued_at IS NOT NULL AND status = 'active'"
+					 " AND kind = 'central' ORDER BY queued_at, id LIMIT 500",
 					 err);
 	int64_t *ids = NULL;
 	size_t n = 0, cap = 0;
@@ -522,13 +536,6 @@ enum fk_status sites_tick(sqlite3 *wdb, int64_t now, struct control_changes *ch,
 	if (rc != SQLITE_DONE)
 		s = fk_fail(err, FK_EDB, "cannot read the queue: %s", sqlite3_errmsg(wdb));
 	sqlite3_finalize(st);
-	/* nothing queued, or no room free anywhere (one cheap query) */
-	if (!s && n && !share &&
-	    !store_query_int(wdb,
-			     "SELECT EXISTS (SELECT 1 FROM iso_rooms r JOIN iso_sites s"
-			     " ON s.id = r.site_id WHERE s.status = 'open' AND " FREE("r") ")",
-			     0))
-		n = 0;
 	for (size_t i = 0; !s && i < n; i++) {
 		struct assign_result r;
 		s = site_assign_order(wdb, p, ids[i], 0, now, "system", &r, err);

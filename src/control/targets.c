@@ -44,6 +44,7 @@
 #include <string.h>
 
 #include "access/access.h"
+#include "healthcode/healthcode.h"
 #include "http/http.h"
 #include "lib/util.h"
 #include "registry/registry.h"
@@ -394,7 +395,11 @@ static const char *const MILESTONE_UPDATE_SQL =
 	" reported_at = CASE WHEN ?6 THEN ?7 ELSE reported_at END,"
 	" isolated_at = CASE WHEN ?8 THEN ?9 ELSE isolated_at END,"
 	" outcome = coalesce(?10, outcome),"
-	" outcome_at = CASE WHEN ?11 THEN ?12 ELSE outcome_at END"
+	" outcome_at = CASE WHEN ?11 THEN ?12 ELSE outcome_at END,"
+	/* discharged (recovered) or dead: the case's red code ends then */
+	" released_at = CASE WHEN ?10 IS NULL THEN released_at"
+	"  WHEN ?10 IN ('recovered', 'died') THEN CASE WHEN ?11 THEN ?12 ELSE outcome_at END"
+	"  ELSE NULL END"
 	" WHERE id = ?1";
 
 static void bind_opt_time(sqlite3_stmt *st, int i, bool given, int64_t t)
@@ -511,6 +516,19 @@ out:
 	return s;
 }
 
+/* The case's person's code follows its outcome at once. */
+static void case_person_changed(int64_t case_id)
+{
+	struct fk_err err;
+	sqlite3_stmt *st = store_reader_stmt("SELECT person_id FROM cases WHERE id = ?1", &err);
+	if (!st)
+		return;
+	sqlite3_bind_int64(st, 1, case_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		healthcode_person_changed(sqlite3_column_int64(st, 0));
+	store_stmt_done(st);
+}
+
 static void case_milestones_post(struct http_req *req)
 {
 	struct milestones m;
@@ -556,6 +574,8 @@ static void case_milestones_post(struct http_req *req)
 		http_fail(req, s, &err);
 		goto done;
 	}
+	if (m.outcome) /* released (recovered, died) or back under treatment */
+		case_person_changed(id);
 	targets_json(&o, &ct, now);
 	http_json(req, 200, o.buf);
 done:

@@ -497,6 +497,8 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX orders_status ON orders(status, planned_end);"
 	"CREATE INDEX orders_case ON orders(case_id, category);"
 	"CREATE INDEX orders_link ON orders(link_person) WHERE link_person IS NOT NULL;"
+	/* the queue for rooms, oldest first (the tick reads it every second) */
+	"CREATE INDEX orders_queued ON orders(queued_at, id) WHERE queued_at IS NOT NULL;"
 	/* what happened to an order, in time order: the person's timeline */
 	"CREATE TABLE order_events("
 	" id INTEGER PRIMARY KEY,"
