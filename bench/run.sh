@@ -18,6 +18,12 @@
 #      under wrk (64 connections and a 10x surge) vs the sqlite3 shell doing
 #      the same writes and nginx, the import of a 2.5M-tube round vs sqlite3
 #      and PostgreSQL, the whole city's coverage tree vs SQL on raw rows.
+#   8. bench/control.sh on a copy of the city of step 1: the control loop
+#      at Xi'an's scale (8,572 close and 18,520 secondary contacts): orders
+#      proposed and confirmed in bulk vs the sqlite3 shell inserting the
+#      same rows, the idle tick and a day's releases, the health-code
+#      recompute with and without the orders, the isolation board and a
+#      person's timeline vs sqlite3 answering them from base tables.
 # Servers listen on 127.0.0.1 only and are stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -141,4 +147,7 @@ CODE_DB=$DB "$ROOT/bench/code.sh"
 
 # 7. nucleic-acid testing (its campaigns and samples go into the same city)
 TESTING_DB=$DB "$ROOT/bench/testing.sh"
+
+# 8. the control loop (on its own copy of the city)
+CONTROL_DB=$DB "$ROOT/bench/control.sh"
 echo "== done"
