@@ -276,13 +276,16 @@ static enum fk_status activate(sqlite3 *wdb, const struct policy *p, int64_t ord
 	if ((s = schedule_activate(wdb, order_id, now, err)) ||
 	    (s = responsibles_assign(wdb, order_id, now, err)))
 		return s;
-	/* earlier-ending contact orders of the person give way */
+	/* earlier-ending contact orders of the person give way (the unary +
+	 * keeps the planner on orders_person: with status and planned_end
+	 * indexable it walks orders_status, every proposed order of the city,
+	 * for each order confirmed) */
 	int64_t *ids = NULL;
 	size_t n = 0;
 	s = ids_query(wdb,
 		      "SELECT id FROM orders WHERE person_id = ?1 AND id <> ?2"
-		      " AND status IN ('active', 'proposed')"
-		      " AND category IN ('close', 'secondary', 'other') AND planned_end < ?3"
+		      " AND +status IN ('active', 'proposed')"
+		      " AND category IN ('close', 'secondary', 'other') AND +planned_end < ?3"
 		      " AND id IS NOT (SELECT prev_order FROM orders WHERE id = ?2)"
 		      " ORDER BY id",
 		      r.person_id, order_id, r.planned_end, &ids, &n, err);
@@ -384,11 +387,13 @@ enum fk_status control_propose(sqlite3 *wdb, const struct policy *p, int64_t cas
 			   " found_at FROM contacts WHERE case_id = ? ORDER BY degree, exposure_at,"
 			   " person_id",
 			   err);
+	/* + on status and planned_end: orders_person, not orders_status (see
+	 * the supersede query in activate) */
 	have = store_prepare(
 		wdb,
 		"SELECT EXISTS(SELECT 1 FROM cases WHERE person_id = ?1)"
 		" OR EXISTS(SELECT 1 FROM orders WHERE person_id = ?1"
-		"  AND status IN ('proposed', 'active') AND planned_end >= ?2)",
+		"  AND +status IN ('proposed', 'active') AND +planned_end >= ?2)",
 		err);
 	if (!st || !have) {
 		s = FK_EDB;
