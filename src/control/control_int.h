@@ -62,6 +62,17 @@ enum fk_status order_end(sqlite3 *wdb, int64_t order_id, int64_t at, const char 
 enum fk_status order_event(sqlite3 *wdb, int64_t order_id, int64_t at, const char *kind,
 			   const char *actor, const char *detail, struct fk_err *err);
 
+/* Batches.  control_propose, the case hook and each transaction of a
+ * bulk confirmation run as one batch: meanwhile control_stmt keeps the
+ * statements prepared for the batch's connection (outside a batch, or
+ * for another connection, it prepares one that control_stmt_done
+ * finalizes), and the control files may keep what the batch cannot
+ * change under them, tagged with control_batch_id (0 outside a batch;
+ * each batch a new number). */
+sqlite3_stmt *control_stmt(sqlite3 *wdb, const char *sql, struct fk_err *err);
+void control_stmt_done(sqlite3_stmt *st);
+uint64_t control_batch_id(sqlite3 *wdb);
+
 /* ---- schedule.c ---- */
 /* Inserts order_tests rows for days[0..n) of an order starting at start. */
 enum fk_status schedule_create(sqlite3 *wdb, int64_t order_id, int64_t person_id,

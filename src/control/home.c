@@ -138,7 +138,7 @@ enum fk_status responsibles_assign(sqlite3 *wdb, int64_t order_id, int64_t now,
 	if (!p)
 		return fk_fail(err, FK_EINVAL, "no policy is in force");
 
-	ord = store_prepare(wdb,
+	ord = control_stmt(wdb,
 			    "SELECT o.person_id, o.kind, p.grid_code, coalesce(o.activated_at, ?2),"
 			    " coalesce((SELECT s.region_code FROM stays y"
 			    "  JOIN iso_rooms r ON r.id = y.room_id JOIN iso_sites s ON s.id = r.site_id"
@@ -170,16 +170,16 @@ enum fk_status responsibles_assign(sqlite3 *wdb, int64_t order_id, int64_t now,
 	int64_t due = activated + (int64_t)p->contacts_controlled_hours * 3600;
 	snprintf(source, sizeof(source), "order:%" PRId64, order_id);
 
-	if (!(pick = store_prepare(wdb,
+	if (!(pick = control_stmt(wdb,
 				   "SELECT id FROM responsibles WHERE role = ?1"
 				   " AND region_code IN (?2, ?3, ?4, ?5, ?6, ?7)"
 				   " ORDER BY length(region_code) DESC, id LIMIT 1",
 				   err)) ||
-	    !(put = store_prepare(wdb,
+	    !(put = control_stmt(wdb,
 				  "INSERT OR REPLACE INTO order_responsibles(order_id, role,"
 				  " responsible_id) VALUES (?1, ?2, ?3)",
 				  err)) ||
-	    !(task = store_prepare(wdb,
+	    !(task = control_stmt(wdb,
 				   "INSERT OR IGNORE INTO tasks(kind, person_id, region_code, due_at,"
 				   " created_at, source, ref_id, assignee_role, responsible_id,"
 				   " order_id, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?7, ?10)",
@@ -249,10 +249,10 @@ db_fail:
 	st = fk_fail(err, FK_EDB, "cannot assign the responsibles of order %" PRId64 ": %s",
 		     order_id, sqlite3_errmsg(wdb));
 done:
-	sqlite3_finalize(ord);
-	sqlite3_finalize(pick);
-	sqlite3_finalize(put);
-	sqlite3_finalize(task);
+	control_stmt_done(ord);
+	control_stmt_done(pick);
+	control_stmt_done(put);
+	control_stmt_done(task);
 	return st;
 }
 

@@ -81,6 +81,85 @@ bool order_category_parse(const char *s, enum order_category *out)
 	return false;
 }
 
+/* ------------------------------------------------------------ batches */
+
+/* Statements kept for the length of a batch (see the design note). */
+#define BATCH_STMTS 96
+
+static struct {
+	sqlite3 *db;   /* NULL: no batch */
+	int depth;     /* nested batch_begin calls */
+	uint64_t id;   /* counts batches; 0 never names one */
+	size_t n;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} q[BATCH_STMTS];
+} batch;
+
+static void batch_begin(sqlite3 *wdb)
+{
+	if (batch.depth++ == 0) {
+		batch.db = wdb;
+		batch.id++;
+		if (!batch.id)
+			batch.id++;
+	}
+}
+
+static void batch_end(void)
+{
+	if (batch.depth <= 0 || --batch.depth > 0)
+		return;
+	for (size_t i = 0; i < batch.n; i++)
+		sqlite3_finalize(batch.q[i].st);
+	batch.n = 0;
+	batch.db = NULL;
+}
+
+uint64_t control_batch_id(sqlite3 *wdb)
+{
+	return batch.db && batch.db == wdb ? batch.id : 0;
+}
+
+sqlite3_stmt *control_stmt(sqlite3 *wdb, const char *sql, struct fk_err *err)
+{
+	if (!batch.db || batch.db != wdb)
+		return store_prepare(wdb, sql, err);
+	for (size_t i = 0; i < batch.n; i++)
+		if (batch.q[i].sql == sql) {
+			/* in use further up the stack: a statement of its own */
+			if (sqlite3_stmt_busy(batch.q[i].st))
+				return store_prepare(wdb, sql, err);
+			return batch.q[i].st;
+		}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v3(wdb, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		fk_fail(err, FK_EDB, "database error: %s", sqlite3_errmsg(wdb));
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	if (batch.n < BATCH_STMTS) {
+		batch.q[batch.n].sql = sql;
+		batch.q[batch.n].st = st;
+		batch.n++;
+	}
+	return st;
+}
+
+void control_stmt_done(sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < batch.n; i++)
+		if (batch.q[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
 /* ------------------------------------------------------------ core */
 
 static enum fk_status db_err(sqlite3 *db, struct fk_err *err, const char *what)
@@ -103,7 +182,7 @@ static enum fk_status step_final(sqlite3 *db, sqlite3_stmt *st, const char *what
 	enum fk_status s = FK_OK;
 	if (sqlite3_step(st) != SQLITE_DONE)
 		s = db_err(db, err, what);
-	sqlite3_finalize(st);
+	control_stmt_done(st);
 	return s;
 }
 
@@ -112,7 +191,7 @@ static enum fk_status step_final(sqlite3 *db, sqlite3_stmt *st, const char *what
 static enum fk_status ids_query(sqlite3 *db, const char *sql, int64_t a, int64_t b, int64_t c,
 				int64_t **out, size_t *n, struct fk_err *err)
 {
-	sqlite3_stmt *st = store_prepare(db, sql, err);
+	sqlite3_stmt *st = control_stmt(db, sql, err);
 	*out = NULL;
 	*n = 0;
 	if (!st)
@@ -132,7 +211,7 @@ static enum fk_status ids_query(sqlite3 *db, const char *sql, int64_t a, int64_t
 		}
 		(*out)[(*n)++] = sqlite3_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
+	control_stmt_done(st);
 	if (rc != SQLITE_DONE) {
 		free(*out);
 		*out = NULL;
@@ -145,7 +224,7 @@ static enum fk_status ids_query(sqlite3 *db, const char *sql, int64_t a, int64_t
 enum fk_status order_event(sqlite3 *wdb, int64_t order_id, int64_t at, const char *kind,
 			   const char *actor, const char *detail, struct fk_err *err)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = control_stmt(
 		wdb, "INSERT INTO order_events(order_id, at, kind, actor, detail) VALUES(?,?,?,?,?)",
 		err);
 	if (!st)
@@ -166,7 +245,7 @@ struct order_row {
 
 static enum fk_status order_read(sqlite3 *db, int64_t id, struct order_row *r, struct fk_err *err)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = control_stmt(
 		db, "SELECT person_id, kind, status, planned_end, start_at, category FROM orders WHERE id = ?",
 		err);
 	if (!st)
@@ -190,7 +269,7 @@ static enum fk_status order_read(sqlite3 *db, int64_t id, struct order_row *r, s
 	} else {
 		s = db_err(db, err, "reading an order");
 	}
-	sqlite3_finalize(st);
+	control_stmt_done(st);
 	return s;
 }
 
@@ -207,7 +286,7 @@ enum fk_status order_end(sqlite3 *wdb, int64_t order_id, int64_t at, const char 
 	/* a proposed order never imposed anything: it is cancelled, whatever
 	 * the reason (the health code reads active and completed orders) */
 	bool cancel = !strcmp(reason, "cancelled") || !strcmp(r.status, "proposed");
-	sqlite3_stmt *st = store_prepare(wdb,
+	sqlite3_stmt *st = control_stmt(wdb,
 					 "UPDATE orders SET status = ?, ended_at = ?, end_reason = ?"
 					 " WHERE id = ?",
 					 err);
@@ -221,7 +300,7 @@ enum fk_status order_end(sqlite3 *wdb, int64_t order_id, int64_t at, const char 
 	    (s = order_event(wdb, order_id, at, reason, actor, detail, err)) ||
 	    (s = site_order_ended(wdb, order_id, at, err)))
 		return s;
-	st = store_prepare(wdb,
+	st = control_stmt(wdb,
 			   "UPDATE tasks SET status = 'cancelled', done_at = ?, done_by = ?,"
 			   " note = CASE WHEN note = '' THEN ? ELSE note || ' / ' || ? END"
 			   " WHERE order_id = ? AND status = 'open'",
@@ -255,7 +334,7 @@ static enum fk_status activate(sqlite3 *wdb, const struct policy *p, int64_t ord
 	if (strcmp(r.status, "proposed"))
 		return fk_fail(err, FK_ECONFLICT, "order %" PRId64 " is %s, not proposed", order_id,
 			       r.status);
-	sqlite3_stmt *st = store_prepare(wdb,
+	sqlite3_stmt *st = control_stmt(wdb,
 					 "UPDATE orders SET status = 'active', activated_at = ?,"
 					 " activated_by = ? WHERE id = ?",
 					 err);
@@ -313,7 +392,7 @@ enum fk_status order_insert(sqlite3 *wdb, const struct policy *p, const struct o
 	*id = 0;
 	if (o->kind == ORDER_NONE || o->planned_end <= o->start_at)
 		return fk_fail(err, FK_EINVAL, "an order needs a kind and an end after its start");
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = control_stmt(
 		wdb,
 		"INSERT INTO orders(person_id, kind, category, case_id, status, start_at,"
 		" planned_end, orig_end, created_at, created_by, phase, prev_order, link_person,"
@@ -359,16 +438,16 @@ static const struct policy_measure *measure_of(const struct policy *p, int degre
 	return &p->secondary;
 }
 
-enum fk_status control_propose(sqlite3 *wdb, const struct policy *p, int64_t case_id,
-			       int64_t now, const char *actor, size_t *proposed, size_t *skipped,
-			       struct control_changes *ch, struct fk_err *err)
+static enum fk_status propose(sqlite3 *wdb, const struct policy *p, int64_t case_id,
+			      int64_t now, const char *actor, size_t *proposed, size_t *skipped,
+			      struct control_changes *ch, struct fk_err *err)
 {
 	size_t np = 0, ns = 0;
 	enum fk_status s = FK_OK;
 	sqlite3_stmt *st = NULL, *have = NULL;
 	int64_t isolated = 0;
 	{
-		sqlite3_stmt *c = store_prepare(
+		sqlite3_stmt *c = control_stmt(
 			wdb, "SELECT coalesce(isolated_at, 0) FROM cases WHERE id = ?", err);
 		if (!c)
 			return FK_EDB;
@@ -376,20 +455,20 @@ enum fk_status control_propose(sqlite3 *wdb, const struct policy *p, int64_t cas
 		int rc = sqlite3_step(c);
 		if (rc == SQLITE_ROW)
 			isolated = sqlite3_column_int64(c, 0);
-		sqlite3_finalize(c);
+		control_stmt_done(c);
 		if (rc == SQLITE_DONE)
 			return fk_fail(err, FK_ENOTFOUND, "no case %" PRId64, case_id);
 		if (rc != SQLITE_ROW)
 			return db_err(wdb, err, "reading a case");
 	}
-	st = store_prepare(wdb,
+	st = control_stmt(wdb,
 			   "SELECT person_id, degree, exposure_at, coalesce(via_person, 0), household,"
 			   " found_at FROM contacts WHERE case_id = ? ORDER BY degree, exposure_at,"
 			   " person_id",
 			   err);
 	/* + on status and planned_end: orders_person, not orders_status (see
 	 * the supersede query in activate) */
-	have = store_prepare(
+	have = control_stmt(
 		wdb,
 		"SELECT EXISTS(SELECT 1 FROM cases WHERE person_id = ?1)"
 		" OR EXISTS(SELECT 1 FROM orders WHERE person_id = ?1"
@@ -455,12 +534,22 @@ enum fk_status control_propose(sqlite3 *wdb, const struct policy *p, int64_t cas
 	if (rc != SQLITE_DONE)
 		s = db_err(wdb, err, "reading contacts");
 out:
-	sqlite3_finalize(st);
-	sqlite3_finalize(have);
+	control_stmt_done(st);
+	control_stmt_done(have);
 	if (proposed)
 		*proposed = np;
 	if (skipped)
 		*skipped = ns;
+	return s;
+}
+
+enum fk_status control_propose(sqlite3 *wdb, const struct policy *p, int64_t case_id,
+			       int64_t now, const char *actor, size_t *proposed, size_t *skipped,
+			       struct control_changes *ch, struct fk_err *err)
+{
+	batch_begin(wdb);
+	enum fk_status s = propose(wdb, p, case_id, now, actor, proposed, skipped, ch, err);
+	batch_end();
 	return s;
 }
 
@@ -538,7 +627,9 @@ enum fk_status control_case_added(sqlite3 *db, const struct case_rec *c, int64_t
 	if (!w)
 		s = fk_fail(err, FK_EDB, "database unavailable");
 	else if (!(s = store_begin(w, err))) {
+		batch_begin(w);
 		s = case_added(w, p, c, now, actor, proposed, &ch, err);
+		batch_end();
 		if (!s)
 			s = store_commit(w, err);
 		if (s) {
@@ -1422,7 +1513,9 @@ static enum fk_status confirm_ids(sqlite3 *db, bool server, const struct policy 
 		if (!w)
 			s = fk_fail(err, FK_EDB, "database unavailable");
 		else if (!(s = store_begin(w, err))) {
+			batch_begin(w);
 			s = confirm_chunk(w, p, ids + off, m, scope, actor, origin, now, k, &ch, err);
+			batch_end();
 			if (!s)
 				s = store_commit(w, err);
 			if (s) {

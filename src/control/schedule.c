@@ -237,7 +237,7 @@ struct sched {
 static sqlite3_stmt *stmt(struct sched *s, enum q i, struct fk_err *err)
 {
 	if (!s->q[i])
-		s->q[i] = store_prepare(s->db, q_sql[i], err);
+		s->q[i] = control_stmt(s->db, q_sql[i], err);
 	else
 		sqlite3_reset(s->q[i]);
 	if (s->q[i])
@@ -248,7 +248,7 @@ static sqlite3_stmt *stmt(struct sched *s, enum q i, struct fk_err *err)
 static void sched_release(struct sched *s)
 {
 	for (size_t i = 0; i < Q_COUNT; i++)
-		sqlite3_finalize(s->q[i]);
+		control_stmt_done(s->q[i]);
 	idset_release(&s->filled_orders);
 	idset_release(&s->filled_persons);
 }
@@ -1013,7 +1013,7 @@ enum fk_status schedule_create(sqlite3 *wdb, int64_t order_id, int64_t person_id
 	if (n < 0 || (n > 0 && !days))
 		return fk_fail(err, FK_EINVAL, "bad test day list for order %lld",
 			       (long long)order_id);
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = control_stmt(
 		wdb,
 		"INSERT OR IGNORE INTO order_tests(order_id, person_id, day, window_start,"
 		" window_end, required) VALUES (?1, ?2, ?3, ?4, ?5, 1)",
@@ -1040,7 +1040,7 @@ enum fk_status schedule_create(sqlite3 *wdb, int64_t order_id, int64_t person_id
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	control_stmt_done(st);
 	return e;
 }
 
@@ -1050,7 +1050,7 @@ enum fk_status schedule_activate(sqlite3 *wdb, int64_t order_id, int64_t now,
 	enum fk_status e = FK_OK;
 	char region[64] = "";
 	struct sched s = {.db = wdb, .now = now};
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = control_stmt(
 		wdb,
 		"SELECT coalesce((SELECT si.region_code FROM stays y"
 		"  JOIN iso_rooms r ON r.id = y.room_id JOIN iso_sites si ON si.id = r.site_id"
@@ -1063,7 +1063,7 @@ enum fk_status schedule_activate(sqlite3 *wdb, int64_t order_id, int64_t now,
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		text_col(st, 0, region, sizeof(region));
-	sqlite3_finalize(st);
+	control_stmt_done(st);
 	if (rc == SQLITE_DONE)
 		return fk_fail(err, FK_ENOTFOUND, "order %lld not found", (long long)order_id);
 	if (rc != SQLITE_ROW)
@@ -1078,21 +1078,21 @@ enum fk_status schedule_activate(sqlite3 *wdb, int64_t order_id, int64_t now,
 		" FROM order_tests WHERE order_id = ?1 AND required = 1",
 	};
 	for (size_t i = 0; i < FK_ARRAY_LEN(sql); i++) {
-		if (!(st = store_prepare(wdb, sql[i], err)))
+		if (!(st = control_stmt(wdb, sql[i], err)))
 			return FK_EDB;
 		sqlite3_bind_int64(st, 1, order_id);
 		sqlite3_bind_int64(st, 2, now);
 		if (sqlite3_bind_parameter_count(st) >= 3)
 			sqlite3_bind_text(st, 3, region, -1, SQLITE_TRANSIENT);
 		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
+		control_stmt_done(st);
 		if (rc != SQLITE_DONE)
 			return fk_fail(err, FK_EDB, "cannot schedule the tests of order %lld: %s",
 				       (long long)order_id, sqlite3_errmsg(wdb));
 	}
 	/* evidence already on file (a test taken before the order was confirmed) */
 	struct rowset rs = {0};
-	st = store_prepare(wdb,
+	st = control_stmt(wdb,
 			   "SELECT id, order_id, person_id, window_start, window_end"
 			   " FROM order_tests WHERE order_id = ?1 AND result IS NULL"
 			   " AND window_start <= ?2",
@@ -1102,7 +1102,7 @@ enum fk_status schedule_activate(sqlite3 *wdb, int64_t order_id, int64_t now,
 	sqlite3_bind_int64(st, 1, order_id);
 	sqlite3_bind_int64(st, 2, now);
 	e = rows_collect(&s, st, 1, 2, 3, 4, 0, &rs, err);
-	sqlite3_finalize(st);
+	control_stmt_done(st);
 	if (!e)
 		e = rows_fill(&s, &rs, err);
 	free(rs.v);
