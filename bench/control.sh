@@ -35,10 +35,11 @@
 #   3. `fangkong code --all` (median of 3) on the city without the bench's
 #      records, with its cases, contacts and risk areas but no orders, and
 #      with the ~27,000 active orders.
-#   4. GET /api/v1/isolation/board (CONTROL_BOARD_REQS, 100) and GET
-#      /api/v1/persons/{id}/orders (CONTROL_TIMELINE_REQS, 300 persons
-#      under an order) one after another on a keep-alive connection:
-#      median and p99.  Baseline: the sqlite3 shell answering the board's
+#   4. GET /api/v1/persons/{id}/orders (CONTROL_TIMELINE_REQS, 300 persons
+#      under an order) and GET /api/v1/isolation/board (CONTROL_BOARD_REQS,
+#      100, or as many as CONTROL_BOARD_BUDGET seconds, 120, allow; a
+#      request past it is reported as such) one after another on a
+#      keep-alive connection: median and p99.  Baseline: the sqlite3 shell answering the board's
 #      figures (sites, rooms free by date, tests and releases due today,
 #      the queue, totals) and the same timelines from the base tables;
 #      the board's counts of both are compared.
@@ -46,7 +47,9 @@
 # end.  Knobs: BENCH_BUILD (build) or FK, CONTROL_PERSONS (BENCH_PERSONS),
 # CONTROL_DB, CONTROL_CASES, CONTROL_CLOSE, CONTROL_SECONDARY,
 # CONTROL_IDLE_SECONDS, CONTROL_TICKS (3), CONTROL_BOARD_REQS,
-# CONTROL_TIMELINE_REQS, CONTROL_SERVE_ARGS (extra `fangkong serve` flags).
+# CONTROL_TIMELINE_REQS, CONTROL_BOARD_BUDGET, CONTROL_SERVE_ARGS (extra
+# `fangkong serve` flags), CONTROL_PERF=1 (perf profile of the idle server
+# with the orders).
 #   CONTROL_PERSONS=300000 CONTROL_IDLE_SECONDS=5 bash bench/control.sh   a quick run
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,13 +63,14 @@ IDLE=${CONTROL_IDLE_SECONDS:-20}
 TICKS=${CONTROL_TICKS:-3}
 BOARD_REQS=${CONTROL_BOARD_REQS:-100}
 TL_REQS=${CONTROL_TIMELINE_REQS:-300}
+BOARD_BUDGET=${CONTROL_BOARD_BUDGET:-120}
 NRISK=500
 POLICY=protocol-9
 ACTOR=bench.control
 TMP=$(mktemp -d /tmp/fk-control.XXXXXX)
 PIDS=()
 cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && { sleep 1; kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; } || true; done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -246,14 +250,35 @@ curl -sf --max-time 2 "$URL/healthz" >/dev/null || { cat "$TMP/serve.log" >&2; d
 TOKEN=$(curl -sf --max-time 30 -H 'Content-Type: application/json' \
 	-d "{\"username\":\"$ACTOR\",\"password\":\"$PW\"}" "$URL/api/v1/sessions" | json_field '["token"]')
 
+stop_server() { # a request still running (a board past its budget) is not waited for long
+	kill "$SPID" 2>/dev/null || true
+	for _ in $(seq 100); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$SPID" 2>/dev/null || true
+	wait "$SPID" 2>/dev/null || true
+}
+threads_ms() { for t in /proc/"$1"/task/*; do echo "$(basename "$t") $(cat "$t/comm") $(awk '{ print $1 / 1e6 }' "$t/schedstat")"; done; }
 idle_cpu() { # LABEL: the server's CPU ms a second over IDLE seconds
 	sleep 3 # what the last requests started settles
 	local c0 c1 t0
+	threads_ms "$SPID" >"$TMP/threads.0"
 	c0=$(cpu_ms "$SPID"); t0=$(now)
-	sleep "$IDLE"
+	if [ "${CONTROL_PERF:-0}" = 1 ] && [ "$1" = orders ] && command -v perf >/dev/null; then
+		perf record -F 499 --call-graph dwarf -p "$SPID" -o "$TMP/perf.data" -- sleep "$IDLE" >/dev/null 2>&1 || sleep "$IDLE"
+	else
+		sleep "$IDLE"
+	fi
 	c1=$(cpu_ms "$SPID")
+	threads_ms "$SPID" >"$TMP/threads.1"
+	# the busiest threads over the window
+	put "idle_$1_threads" "$(awk 'NR == FNR { a[$1] = $3; next } { d = $3 - a[$1]; if (d > 0.5) printf "%s %s %.0f ms\n", $1, $2, d }' "$TMP/threads.0" "$TMP/threads.1" | sort -k3 -n -r | head -3 | paste -sd, -)"
 	put "idle_$1" "$(awk -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$(now)" 'BEGIN { printf "%.2f", (b - a) / (t1 - t0) }')"
-	log "server idle ($1): $(get "idle_$1") ms CPU a second over $IDLE s"
+	log "server idle ($1): $(get "idle_$1") ms CPU a second over $IDLE s (threads: $(get "idle_$1_threads"))"
+	if [ -s "$TMP/perf.data" ]; then
+		echo "server profile while idle with the orders (perf, inclusive, fangkong's functions):"
+		perf report -i "$TMP/perf.data" --children --sort symbol --stdio -g none 2>/dev/null |
+			grep -E '^ +[0-9]' | grep -v 'sqlite3[A-Z]\|0x0000' | head -25 | sed 's/^/  /' || true
+		rm -f "$TMP/perf.data"
+	fi
 }
 idle_cpu noorders
 
@@ -301,17 +326,30 @@ elif cmd == "confirm":  # order ids on stdin, calls of sys.argv[4]
     print("confirm_calls=" + "/".join(f"{x:.2f}" for x in calls))
     for key, v in tot.items():
         print(f"{key}={v}")
-elif cmd == "latency":  # paths on stdin (one request each, in turn), label sys.argv[4]
+elif cmd == "latency":  # paths on stdin in turn; label, time budget (s), file for the last answer
     paths = sys.stdin.read().split()
-    label = sys.argv[4]
-    call("GET", paths[0])  # warms the caches
-    times, size = [], 0
-    for p in paths:
+    label, budget, keep = sys.argv[4], float(sys.argv[5]), sys.argv[6]
+    c.timeout = budget
+    times, size, body = [], 0, b""
+    start = time.perf_counter()
+    for i, p in enumerate(paths):
+        if time.perf_counter() - start > budget:
+            break
         t0 = time.perf_counter()
-        size += len(call("GET", p))
+        try:
+            body = call("GET", p)
+        except (TimeoutError, OSError):
+            print(f"{label}_timeout={budget:.0f}")
+            break
         times.append((time.perf_counter() - t0) * 1000)
-    print(f"{label}_p50={pct(times, 50):.1f}\n{label}_p99={pct(times, 99):.1f}\n{label}_max={max(times):.1f}")
-    print(f"{label}_bytes={size // len(paths)}\n{label}_n={len(paths)}")
+        size += len(body)
+    if body:
+        open(keep, "wb").write(body)
+    if times:
+        if len(times) > 5:
+            times = times[1:]  # the first warms the caches
+        print(f"{label}_p50={pct(times, 50):.1f}\n{label}_p99={pct(times, 99):.1f}\n{label}_max={max(times):.1f}")
+        print(f"{label}_bytes={len(body)}\n{label}_n={len(times)}")
 elif cmd == "get":  # one answer to stdout
     sys.stdout.buffer.write(call("GET", sys.argv[4]))
 PY
@@ -344,15 +382,21 @@ log "rows: $(get rows_fk)"
 # ==== 2. idle server with the orders ====
 idle_cpu orders
 
-# ==== 4. board and timelines ====
-for _ in $(seq "$BOARD_REQS"); do echo "/api/v1/isolation/board"; done | client latency board >>"$R" || die "board failed"
-client get "/api/v1/isolation/board" >"$TMP/board.json"
+# ==== 4. timelines and the board ====
 q "SELECT DISTINCT person_id FROM orders WHERE case_id > $CASE0 ORDER BY (person_id * 2654435761) % 4294967291 LIMIT $TL_REQS" >"$TMP/tl.persons"
-sed 's|.*|/api/v1/persons/&/orders|' "$TMP/tl.persons" | client latency timeline >>"$R" || die "timeline failed"
-log "board: p50 $(get board_p50) ms, p99 $(get board_p99) ms, $(get board_bytes) bytes; timeline: p50 $(get timeline_p50) ms, p99 $(get timeline_p99) ms"
-kill "$SPID" && wait "$SPID" 2>/dev/null || true
+sed 's|.*|/api/v1/persons/&/orders|' "$TMP/tl.persons" | client latency timeline 120 "$TMP/timeline.json" >>"$R" || die "timeline failed"
+log "timeline: p50 $(get timeline_p50) ms, p99 $(get timeline_p99) ms, $(get timeline_bytes) bytes"
+# the board: BOARD_REQS requests or BOARD_BUDGET seconds, whichever comes first
+for _ in $(seq "$BOARD_REQS"); do echo "/api/v1/isolation/board"; done | client latency board "$BOARD_BUDGET" "$TMP/board.json" >>"$R" || die "board failed"
+if [ -n "$(get board_timeout)" ]; then
+	log "board: one request took longer than $(get board_timeout) s"
+else
+	log "board: p50 $(get board_p50) ms, p99 $(get board_p99) ms, $(get board_n) requests, $(get board_bytes) bytes"
+fi
+stop_server
 
 # the board's counts from the API
+[ -s "$TMP/board.json" ] || echo '{"date":"'"$(TZ=Asia/Shanghai date +%F)"'","sites":[],"tests_due":[],"releases_due":[],"queue":[],"totals":{"active":0,"central":0,"home":0,"queued":0,"proposed":0}}' >"$TMP/board.json"
 read -r B_SITES B_TESTS B_REL B_QUEUE B_TOT B_DATE < <(python3 - "$TMP/board.json" <<'PY'
 import json, sys
 b = json.load(open(sys.argv[1]))
@@ -414,7 +458,7 @@ S_BOARD=$(paste -sd' ' "$TMP/sqboard.out")
 API_BOARD="$B_SITES $B_TESTS $B_REL $B_QUEUE $B_TOT"
 SQ_CMP=$(awk -v a="$API_BOARD" -v s="$S_BOARD" 'BEGIN { split(s, x, " "); sub(/^[0-9]+:/, "", x[1]); print x[1] " " x[2] " " x[3] " " x[4] " " x[5] }')
 API_CMP=$(awk -v a="$API_BOARD" 'BEGIN { split(a, x, " "); sub(/^[0-9]+:/, "", x[1]); print x[1] " " x[2] " " x[3] " " x[4] " " x[5] }')
-if [ "$SQ_CMP" = "$API_CMP" ]; then put board_check ok; else put board_check "MISMATCH (api $API_BOARD; sqlite3 $S_BOARD)"; fi
+if [ -n "$(get board_timeout)" ]; then put board_check "not compared (no answer)"; elif [ "$SQ_CMP" = "$API_CMP" ]; then put board_check ok; else put board_check "MISMATCH (api $API_BOARD; sqlite3 $S_BOARD)"; fi
 log "board from base tables: $(get sq_board) ms (median of 3); api [$API_BOARD] sqlite3 [$S_BOARD]: $(get board_check)"
 
 # the same timelines from the base tables
@@ -568,7 +612,11 @@ row "bare city" "$(get code_bare) ms" "$(get code_bare_colours); $(get code_bare
 row "+ cases, contacts, risk areas, no orders" "$(get code_noorders) ms" "$(get code_noorders_colours); $(get code_noorders_facts) with facts"
 row "+ $(get orders) active orders" "$(get code_orders) ms" "$(get code_orders_colours); $(get code_orders_facts) with facts; orders/no orders $(ratio "$(get code_orders)" "$(get code_noorders)")"
 echo "reads, one request after another on a keep-alive connection"
-row "GET /api/v1/isolation/board ($(get board_bytes) bytes)" "median $(get board_p50) ms" "p99 $(get board_p99) ms, $(get board_n) requests"
+if [ -n "$(get board_timeout)" ]; then
+	row "GET /api/v1/isolation/board" "> $(get board_timeout) s" "no answer within the budget (CONTROL_BOARD_BUDGET)$([ -n "$(get board_n)" ] && echo "; $(get board_n) answered")"
+else
+	row "GET /api/v1/isolation/board ($(get board_bytes) bytes)" "median $(get board_p50) ms" "p99 $(get board_p99) ms, $(get board_n) requests"
+fi
 row "sqlite3, the board's figures from base tables" "$(get sq_board) ms" "median of 3 (process incl.); sqlite3/fangkong $(ratio "$(get sq_board)" "$(get board_p50)"); counts equal: $(get board_check)"
 row "GET /api/v1/persons/{id}/orders ($(get timeline_bytes) bytes)" "median $(get timeline_p50) ms" "p99 $(get timeline_p99) ms, $(get timeline_n) persons"
 row "sqlite3, the same timelines from base tables" "$(get sq_timeline) ms a person" "sqlite3/fangkong $(ratio "$(get sq_timeline)" "$(get timeline_p50)")"
