@@ -72,6 +72,10 @@ enum fk_status order_event(sqlite3 *wdb, int64_t order_id, int64_t at, const cha
 sqlite3_stmt *control_stmt(sqlite3 *wdb, const char *sql, struct fk_err *err);
 void control_stmt_done(sqlite3_stmt *st);
 uint64_t control_batch_id(sqlite3 *wdb);
+/* The transactions of one bulk confirmation share a run number (a lone
+ * batch is its own run); 0 outside a batch.  What a run keeps must be
+ * true whatever other transactions did between its batches. */
+uint64_t control_batch_run(sqlite3 *wdb);
 
 /* ---- schedule.c ---- */
 /* Inserts order_tests rows for days[0..n) of an order starting at start. */

@@ -126,6 +126,82 @@ static void bind_prefixes(sqlite3_stmt *st, int first, const char *grid)
 	sqlite3_bind_text(st, first + (int)FK_ARRAY_LEN(lens), grid, -1, SQLITE_TRANSIENT);
 }
 
+/* Within a batch (control_batch_id) the responsibles found for a grid
+ * are kept: nothing in a batch adds or removes responsibles, and a bulk
+ * confirmation meets the same grids again and again (30,000 orders, a
+ * few thousand grids).  Open addressing on the grid code; the table is
+ * emptied when a new batch asks. */
+#define RESP_CACHE_MIN 1024
+static struct {
+	uint64_t batch;
+	size_t n, cap; /* cap: a power of two */
+	struct resp_entry {
+		char grid[REGION_MAX + 8];
+		int64_t rid[FK_ARRAY_LEN(wubao)];
+		bool used;
+	} *v;
+} resp_cache;
+
+static uint64_t grid_hash(const char *g)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *g; g++)
+		h = (h ^ (unsigned char)*g) * 1099511628211ULL;
+	return h;
+}
+
+/* The batch's entry for grid (found or to fill: *hit says which); NULL
+ * outside a batch. */
+static struct resp_entry *resp_cache_slot(uint64_t bid, const char *grid, bool *hit)
+{
+	*hit = false;
+	if (!bid)
+		return NULL;
+	if (resp_cache.batch != bid || !resp_cache.v) {
+		if (!resp_cache.v) {
+			resp_cache.cap = RESP_CACHE_MIN;
+			resp_cache.v = fk_xcalloc(resp_cache.cap, sizeof(*resp_cache.v));
+		} else {
+			memset(resp_cache.v, 0, resp_cache.cap * sizeof(*resp_cache.v));
+		}
+		resp_cache.n = 0;
+		resp_cache.batch = bid;
+	}
+	if (2 * (resp_cache.n + 1) > resp_cache.cap) { /* grow at half full */
+		size_t ocap = resp_cache.cap;
+		struct resp_entry *old = resp_cache.v;
+		resp_cache.cap = ocap * 2;
+		resp_cache.v = fk_xcalloc(resp_cache.cap, sizeof(*resp_cache.v));
+		for (size_t i = 0; i < ocap; i++) {
+			if (!old[i].used)
+				continue;
+			size_t j = grid_hash(old[i].grid) & (resp_cache.cap - 1);
+			while (resp_cache.v[j].used)
+				j = (j + 1) & (resp_cache.cap - 1);
+			resp_cache.v[j] = old[i];
+		}
+		free(old);
+	}
+	size_t j = grid_hash(grid) & (resp_cache.cap - 1);
+	while (resp_cache.v[j].used) {
+		if (!strcmp(resp_cache.v[j].grid, grid)) {
+			*hit = true;
+			return &resp_cache.v[j];
+		}
+		j = (j + 1) & (resp_cache.cap - 1);
+	}
+	return &resp_cache.v[j];
+}
+
+/* Records e for grid (a slot from resp_cache_slot that missed). */
+static void resp_cache_put(struct resp_entry *e, const char *grid)
+{
+	if (!e || !fk_strlcpy(e->grid, grid, sizeof(e->grid)))
+		return; /* a grid code too long to key: not kept */
+	e->used = true;
+	resp_cache.n++;
+}
+
 enum fk_status responsibles_assign(sqlite3 *wdb, int64_t order_id, int64_t now,
 				   struct fk_err *err)
 {
@@ -187,17 +263,30 @@ enum fk_status responsibles_assign(sqlite3 *wdb, int64_t order_id, int64_t now,
 		st = FK_EDB;
 		goto done;
 	}
-	bool home = is_home_kind(kind);
+	bool home = is_home_kind(kind), hit;
+	struct resp_entry *cached = resp_cache_slot(control_batch_id(wdb), grid, &hit);
+	int64_t rids[FK_ARRAY_LEN(wubao)];
 	for (size_t i = 0; i < FK_ARRAY_LEN(wubao); i++) {
-		int64_t rid = 0;
+		if (hit) {
+			rids[i] = cached->rid[i];
+			continue;
+		}
+		rids[i] = 0;
 		sqlite3_reset(pick);
 		sqlite3_bind_text(pick, 1, wubao[i].name, -1, SQLITE_STATIC);
 		bind_prefixes(pick, 2, grid);
 		rc = sqlite3_step(pick);
 		if (rc == SQLITE_ROW)
-			rid = sqlite3_column_int64(pick, 0);
+			rids[i] = sqlite3_column_int64(pick, 0);
 		else if (rc != SQLITE_DONE)
 			goto db_fail;
+	}
+	if (cached && !hit) {
+		memcpy(cached->rid, rids, sizeof(rids));
+		resp_cache_put(cached, grid);
+	}
+	for (size_t i = 0; i < FK_ARRAY_LEN(wubao); i++) {
+		int64_t rid = rids[i];
 		sqlite3_reset(put);
 		sqlite3_bind_int64(put, 1, order_id);
 		sqlite3_bind_text(put, 2, wubao[i].name, -1, SQLITE_STATIC);

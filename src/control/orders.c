@@ -33,6 +33,16 @@
  *   committing), audit inside it (audit_append: a change and its record
  *   commit together), and tell the health code after the commit
  *   (control_changes_publish).
+ * - Batches.  Proposal, the case hook and each transaction of a bulk
+ *   confirmation run as a batch (batch_begin/batch_end, per thread): the
+ *   activation path's statements are prepared once per batch
+ *   (control_stmt) rather than about twenty times per order, home.c keeps
+ *   the responsibles per grid and sites.c the open sites' free rooms for
+ *   the batch, and the chunks of one confirmation share a run, so its
+ *   queued orders raise one isolation-queue alert per county.  A
+ *   person's other orders are found through orders_person (the unary +
+ *   in those queries: without statistics the planner otherwise walks
+ *   orders_status, every proposed order of the city, per order).
  * - Scope: an order is visible when its person's grid lies in the user's
  *   scope; anything else answers 404.  Persons are shown with the ID
  *   number masked unless the role may unmask and asks ?unmask=1 (audited
@@ -86,24 +96,35 @@ bool order_category_parse(const char *s, enum order_category *out)
 /* Statements kept for the length of a batch (see the design note). */
 #define BATCH_STMTS 96
 
-static struct {
+static _Thread_local struct {
 	sqlite3 *db;   /* NULL: no batch */
 	int depth;     /* nested batch_begin calls */
 	uint64_t id;   /* counts batches; 0 never names one */
+	uint64_t run;  /* the run the batch belongs to */
 	size_t n;
 	struct {
 		const char *sql;
 		sqlite3_stmt *st;
 	} q[BATCH_STMTS];
-} batch;
+} batch; /* per thread: a batch is one thread's transaction on the writer */
 
-static void batch_begin(sqlite3 *wdb)
+/* A number never given before in this process (never 0). */
+static uint64_t batch_next_id(void)
+{
+	static _Atomic uint64_t last;
+	uint64_t id;
+	while (!(id = ++last))
+		;
+	return id;
+}
+
+/* Opens a batch (nested calls count) of run `run` (0: a run of its own). */
+static void batch_begin(sqlite3 *wdb, uint64_t run)
 {
 	if (batch.depth++ == 0) {
 		batch.db = wdb;
-		batch.id++;
-		if (!batch.id)
-			batch.id++;
+		batch.id = batch_next_id();
+		batch.run = run ? run : batch.id;
 	}
 }
 
@@ -120,6 +141,11 @@ static void batch_end(void)
 uint64_t control_batch_id(sqlite3 *wdb)
 {
 	return batch.db && batch.db == wdb ? batch.id : 0;
+}
+
+uint64_t control_batch_run(sqlite3 *wdb)
+{
+	return batch.db && batch.db == wdb ? batch.run : 0;
 }
 
 sqlite3_stmt *control_stmt(sqlite3 *wdb, const char *sql, struct fk_err *err)
@@ -547,7 +573,7 @@ enum fk_status control_propose(sqlite3 *wdb, const struct policy *p, int64_t cas
 			       int64_t now, const char *actor, size_t *proposed, size_t *skipped,
 			       struct control_changes *ch, struct fk_err *err)
 {
-	batch_begin(wdb);
+	batch_begin(wdb, 0);
 	enum fk_status s = propose(wdb, p, case_id, now, actor, proposed, skipped, ch, err);
 	batch_end();
 	return s;
@@ -627,7 +653,7 @@ enum fk_status control_case_added(sqlite3 *db, const struct case_rec *c, int64_t
 	if (!w)
 		s = fk_fail(err, FK_EDB, "database unavailable");
 	else if (!(s = store_begin(w, err))) {
-		batch_begin(w);
+		batch_begin(w, 0);
 		s = case_added(w, p, c, now, actor, proposed, &ch, err);
 		batch_end();
 		if (!s)
@@ -1504,6 +1530,7 @@ static enum fk_status confirm_ids(sqlite3 *db, bool server, const struct policy 
 				  struct confirm_counts *k, struct fk_err *err)
 {
 	enum fk_status s = FK_OK;
+	uint64_t run = batch_next_id(); /* the chunks' batches share a run */
 	for (size_t off = 0; !s && off < n; off += CONFIRM_CHUNK) {
 		size_t m = n - off < CONFIRM_CHUNK ? n - off : CONFIRM_CHUNK;
 		struct control_changes ch = {0};
@@ -1513,7 +1540,7 @@ static enum fk_status confirm_ids(sqlite3 *db, bool server, const struct policy 
 		if (!w)
 			s = fk_fail(err, FK_EDB, "database unavailable");
 		else if (!(s = store_begin(w, err))) {
-			batch_begin(w);
+			batch_begin(w, run);
 			s = confirm_chunk(w, p, ids + off, m, scope, actor, origin, now, k, &ch, err);
 			batch_end();
 			if (!s)

@@ -18,9 +18,11 @@
  *   by floor, then number (shorter first, so "99" before "100"), then
  *   id.  No room: the order is queued (orders.queued_at, kept from the
  *   first time), with an alert 'isolation_queue' and an event 'queued'
- *   the first time only.  Every assignment clears queued_at, adds an
- *   event 'assigned', and moves the order's open transfer and test-day
- *   tasks to the site's region (the site's staff take the swabs).
+ *   the first time only; a bulk confirmation raises one alert per county
+ *   for all its queued orders (see queue_alerts).  Every assignment
+ *   clears queued_at, adds an event 'assigned', and moves the order's
+ *   open transfer and test-day tasks to the site's region (the site's
+ *   staff take the swabs).
  * - The tick (sites_tick) gives queued active central orders rooms,
  *   oldest queued first; without household sharing it stops at the first
  *   order left waiting (then no room is free anywhere).
@@ -141,7 +143,7 @@ struct order_facts {
 static enum fk_status order_facts_get(sqlite3 *db, int64_t id, struct order_facts *o,
 				      struct fk_err *err)
 {
-	sqlite3_stmt *st = store_prepare(db,
+	sqlite3_stmt *st = control_stmt(db,
 					 "SELECT o.person_id, coalesce(p.household_id, 0), o.planned_end,"
 					 " coalesce(o.queued_at, 0), o.kind, o.status, p.grid_code"
 					 " FROM orders o JOIN persons p ON p.id = o.person_id"
@@ -167,7 +169,7 @@ static enum fk_status order_facts_get(sqlite3 *db, int64_t id, struct order_fact
 	} else {
 		s = fk_fail(err, FK_EDB, "cannot read order %" PRId64 ": %s", id, sqlite3_errmsg(db));
 	}
-	sqlite3_finalize(st);
+	control_stmt_done(st);
 	return s;
 }
 
@@ -175,7 +177,7 @@ static enum fk_status order_facts_get(sqlite3 *db, int64_t id, struct order_fact
 static enum fk_status exec_ints(sqlite3 *db, const char *sql, const int64_t *v, int n,
 				struct fk_err *err)
 {
-	sqlite3_stmt *st = store_prepare(db, sql, err);
+	sqlite3_stmt *st = control_stmt(db, sql, err);
 	if (!st)
 		return FK_EDB;
 	for (int i = 0; i < n; i++)
@@ -183,7 +185,7 @@ static enum fk_status exec_ints(sqlite3 *db, const char *sql, const int64_t *v, 
 	enum fk_status s = FK_OK;
 	if (sqlite3_step(st) != SQLITE_DONE)
 		s = fk_fail(err, FK_EDB, "cannot update stays: %s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+	control_stmt_done(st);
 	return s;
 }
 
@@ -191,7 +193,7 @@ static enum fk_status exec_ints(sqlite3 *db, const char *sql, const int64_t *v, 
 static enum fk_status query_2i(sqlite3 *db, const char *sql, const int64_t *v, int n,
 			       int64_t *a, int64_t *b, bool *found, struct fk_err *err)
 {
-	sqlite3_stmt *st = store_prepare(db, sql, err);
+	sqlite3_stmt *st = control_stmt(db, sql, err);
 	if (!st)
 		return FK_EDB;
 	for (int i = 0; i < n; i++)
@@ -206,7 +208,7 @@ static enum fk_status query_2i(sqlite3 *db, const char *sql, const int64_t *v, i
 	} else if (rc != SQLITE_DONE) {
 		s = fk_fail(err, FK_EDB, "cannot read rooms: %s", sqlite3_errmsg(db));
 	}
-	sqlite3_finalize(st);
+	control_stmt_done(st);
 	return s;
 }
 
@@ -267,7 +269,7 @@ static int site_pick_cmp(const void *pa, const void *pb)
 static enum fk_status sites_by_distance(sqlite3 *db, const char *grid, const char *scope,
 					struct site_pick **out, size_t *n, struct fk_err *err)
 {
-	sqlite3_stmt *st = store_prepare(db, OPEN_SITES_SQL, err);
+	sqlite3_stmt *st = control_stmt(db, OPEN_SITES_SQL, err);
 	struct site_pick *v = NULL;
 	size_t len = 0, cap = 0;
 	int rc;
@@ -292,15 +294,97 @@ static enum fk_status sites_by_distance(sqlite3 *db, const char *grid, const cha
 	if (rc != SQLITE_DONE) {
 		free(v);
 		enum fk_status s = fk_fail(err, FK_EDB, "cannot read sites: %s", sqlite3_errmsg(db));
-		sqlite3_finalize(st);
+		control_stmt_done(st);
 		return s;
 	}
-	sqlite3_finalize(st);
+	control_stmt_done(st);
 	if (len)
 		qsort(v, len, sizeof(*v), site_pick_cmp);
 	*out = v;
 	*n = len;
 	return FK_OK;
+}
+
+/* Within a batch (control_batch_id) of activations the open sites and
+ * their free rooms are read once and kept: a room taken by the batch
+ * counts down its site's free rooms, anything else that changes a stay
+ * (a stay ended by a superseded order, a room given by hand) drops the
+ * list, so the ranking is the one sites_by_distance would compute.  With
+ * no room free anywhere, every further central order of the batch is
+ * queued without a query. */
+static struct {
+	uint64_t batch; /* 0: nothing kept */
+	struct site_pick *v;
+	size_t n;
+} site_cache;
+
+static void site_cache_drop(void)
+{
+	site_cache.batch = 0;
+}
+
+/* sites_by_distance(grid, no scope) from the batch's list. */
+static enum fk_status sites_nearest(sqlite3 *db, uint64_t bid, const char *grid,
+				    struct site_pick **out, size_t *n, struct fk_err *err)
+{
+	if (!bid)
+		return sites_by_distance(db, grid, NULL, out, n, err);
+	if (site_cache.batch != bid) {
+		sqlite3_stmt *st = control_stmt(db, OPEN_SITES_SQL, err);
+		int rc;
+		if (!st)
+			return FK_EDB;
+		site_cache.n = 0;
+		size_t cap = 0;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (site_cache.n == cap) {
+				cap = cap ? cap * 2 : 16;
+				site_cache.v = fk_xrealloc(site_cache.v, cap * sizeof(*site_cache.v));
+			}
+			struct site_pick *p = &site_cache.v[site_cache.n++];
+			p->id = col64(st, 0);
+			copy_col(st, 1, p->region, sizeof(p->region));
+			copy_col(st, 2, p->name, sizeof(p->name));
+			p->free = col64(st, 3);
+		}
+		if (rc != SQLITE_DONE) {
+			enum fk_status s =
+				fk_fail(err, FK_EDB, "cannot read sites: %s", sqlite3_errmsg(db));
+			control_stmt_done(st);
+			return s;
+		}
+		control_stmt_done(st);
+		site_cache.batch = bid;
+	}
+	struct site_pick *v = NULL;
+	size_t len = 0;
+	for (size_t i = 0; i < site_cache.n; i++) {
+		if (site_cache.v[i].free <= 0)
+			continue;
+		if (!v)
+			v = fk_xrealloc(NULL, site_cache.n * sizeof(*v));
+		v[len] = site_cache.v[i];
+		v[len].level = common_level(v[len].region, grid);
+		len++;
+	}
+	if (len)
+		qsort(v, len, sizeof(*v), site_pick_cmp);
+	*out = v;
+	*n = len;
+	return FK_OK;
+}
+
+/* A free room of site_id was taken within batch bid. */
+static void site_cache_took(uint64_t bid, int64_t site_id)
+{
+	if (!bid || site_cache.batch != bid)
+		return;
+	for (size_t i = 0; i < site_cache.n; i++)
+		if (site_cache.v[i].id == site_id) {
+			site_cache.v[i].free--;
+			return;
+		}
+	site_cache_drop();
 }
 
 /* Records a stay of order o in room (of site), clears the queue, moves
@@ -312,7 +396,7 @@ static enum fk_status stay_insert(sqlite3 *w, const struct order_facts *o, int64
 	sqlite3_stmt *st = NULL;
 	char region[REGION_MAX + 1] = "", detail[400];
 	enum fk_status s = FK_OK;
-	if (!(st = store_prepare(w,
+	if (!(st = control_stmt(w,
 				 "SELECT s.id, s.region_code, s.name, r.number FROM iso_rooms r"
 				 " JOIN iso_sites s ON s.id = r.site_id WHERE r.id = ?1",
 				 err)))
@@ -326,8 +410,8 @@ static enum fk_status stay_insert(sqlite3 *w, const struct order_facts *o, int64
 	out->site_id = col64(st, 0);
 	copy_col(st, 1, region, sizeof(region));
 	snprintf(detail, sizeof(detail), "%s%s %s室", event_prefix, http_col(st, 2), http_col(st, 3));
-	sqlite3_finalize(st);
-	if (!(st = store_prepare(w,
+	control_stmt_done(st);
+	if (!(st = control_stmt(w,
 				 "INSERT INTO stays(order_id, room_id, person_id, assigned_at,"
 				 " assigned_by, planned_leave) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 				 err))) {
@@ -347,8 +431,8 @@ static enum fk_status stay_insert(sqlite3 *w, const struct order_facts *o, int64
 	out->stay_id = sqlite3_last_insert_rowid(w);
 	out->room_id = room_id;
 	out->queued = false;
-	sqlite3_finalize(st);
-	if (!(st = store_prepare(w,
+	control_stmt_done(st);
+	if (!(st = control_stmt(w,
 				 "UPDATE tasks SET region_code = ?2 WHERE order_id = ?1"
 				 " AND status = 'open' AND kind IN ('transfer', 'order_test')",
 				 err))) {
@@ -365,8 +449,93 @@ static enum fk_status stay_insert(sqlite3 *w, const struct order_facts *o, int64
 		goto out;
 	s = order_event(w, o->id, now, "assigned", actor, detail, err);
 out:
-	sqlite3_finalize(st);
+	control_stmt_done(st);
 	return s;
+}
+
+/* The isolation-queue alerts of the current run (control_batch_run: a
+ * bulk confirmation, all its transactions; or one proposal or case):
+ * one per county (the grid's first 6 digits).  Confirming a case's
+ * orders with no room free would otherwise raise one alert per order
+ * (thousands for one case); the command needs one per place and
+ * confirmation that says how many wait.  The first queued order of a
+ * county in the run raises the alert exactly as a single order does (its
+ * person, grid and order); each further one rewrites that alert: no
+ * single person, the deepest region holding all their grids, the count
+ * and the first order.  Every order still gets its own 'queued' event
+ * and queued_at. */
+#define QUEUE_GROUP_LEN 6
+static struct {
+	uint64_t run;
+	struct queue_group {
+		char county[QUEUE_GROUP_LEN + 1], region[REGION_MAX + 1];
+		int64_t alert_id, first_order;
+		size_t count;
+	} *v;
+	size_t n, cap;
+} queue_alerts;
+
+/* The run's alert for o's county, rewritten for one more order; *done
+ * false when o is the county's first (the caller inserts). */
+static enum fk_status queue_alert_join(sqlite3 *w, uint64_t run, const struct order_facts *o,
+				       const char *when, bool *done, struct fk_err *err)
+{
+	char county[QUEUE_GROUP_LEN + 1], detail[300];
+	*done = false;
+	if (queue_alerts.run != run) {
+		queue_alerts.run = run;
+		queue_alerts.n = 0;
+	}
+	fk_strlcpy(county, o->grid, sizeof(county));
+	struct queue_group *g = NULL;
+	for (size_t i = 0; i < queue_alerts.n && !g; i++)
+		if (!strcmp(queue_alerts.v[i].county, county))
+			g = &queue_alerts.v[i];
+	if (!g)
+		return FK_OK;
+	g->count++;
+	int l = common_level(g->region, o->grid);
+	g->region[level_len[l] < sizeof(g->region) ? level_len[l] : sizeof(g->region) - 1] = '\0';
+	snprintf(detail, sizeof(detail),
+		 "%zu 个管控令等待集中隔离房间：开放的隔离点均无空房，自 %s 起排队"
+		 "（首个：管控令 %" PRId64 "）",
+		 g->count, when, g->first_order);
+	sqlite3_stmt *st = control_stmt(w,
+					"UPDATE alerts SET person_id = NULL, region_code = ?2,"
+					" detail = ?3 WHERE id = ?1 AND cleared_at IS NULL",
+					err);
+	if (!st)
+		return FK_EDB;
+	sqlite3_bind_int64(st, 1, g->alert_id);
+	sqlite3_bind_text(st, 2, g->region, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, detail, -1, SQLITE_STATIC);
+	enum fk_status s = FK_OK;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		s = fk_fail(err, FK_EDB, "cannot update the queue alert: %s", sqlite3_errmsg(w));
+	control_stmt_done(st);
+	if (!s && sqlite3_changes(w) == 0) /* cleared meanwhile: a new alert */
+		*g = queue_alerts.v[--queue_alerts.n];
+	else
+		*done = !s;
+	return s;
+}
+
+/* The alert just inserted for o opens its county's group in the run. */
+static void queue_alert_opened(uint64_t run, const struct order_facts *o, int64_t alert_id)
+{
+	if (!run || queue_alerts.run != run)
+		return;
+	if (queue_alerts.n == queue_alerts.cap) {
+		queue_alerts.cap = queue_alerts.cap ? queue_alerts.cap * 2 : 8;
+		queue_alerts.v = fk_xrealloc(queue_alerts.v, queue_alerts.cap * sizeof(*queue_alerts.v));
+	}
+	struct queue_group *g = &queue_alerts.v[queue_alerts.n++];
+	memset(g, 0, sizeof(*g));
+	fk_strlcpy(g->county, o->grid, sizeof(g->county));
+	fk_strlcpy(g->region, o->grid, sizeof(g->region));
+	g->alert_id = alert_id;
+	g->first_order = o->id;
+	g->count = 1;
 }
 
 /* Queues order o (first time: queued_at, alert, event). */
@@ -376,15 +545,22 @@ static enum fk_status order_queue(sqlite3 *w, const struct order_facts *o, int64
 	char when[32], detail[300];
 	sqlite3_stmt *st = NULL;
 	enum fk_status s;
+	bool joined = false;
 	if (o->queued_at)
 		return FK_OK;
 	int64_t v[2] = {o->id, now};
 	if ((s = exec_ints(w, "UPDATE orders SET queued_at = ?2 WHERE id = ?1", v, 2, err)))
 		return s;
+	uint64_t run = control_batch_run(w);
+	fk_format_time(now, when, sizeof(when));
+	if (run && (s = queue_alert_join(w, run, o, when, &joined, err)))
+		return s;
+	if (joined)
+		return order_event(w, o->id, now, "queued", actor, "无空房，排队等待隔离房间", err);
 	snprintf(detail, sizeof(detail),
 		 "管控令 %" PRId64 " 等待集中隔离房间：开放的隔离点均无空房，自 %s 起排队", o->id,
-		 fk_format_time(now, when, sizeof(when)));
-	if (!(st = store_prepare(w,
+		 when);
+	if (!(st = control_stmt(w,
 				 "INSERT INTO alerts(kind, person_id, region_code, at, detail)"
 				 " VALUES('isolation_queue', ?1, ?2, ?3, ?4)",
 				 err)))
@@ -395,9 +571,10 @@ static enum fk_status order_queue(sqlite3 *w, const struct order_facts *o, int64
 	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		s = fk_fail(err, FK_EDB, "cannot store the queue alert: %s", sqlite3_errmsg(w));
-	sqlite3_finalize(st);
+	control_stmt_done(st);
 	if (s)
 		return s;
+	queue_alert_opened(run, o, sqlite3_last_insert_rowid(w));
 	return order_event(w, o->id, now, "queued", actor, "无空房，排队等待隔离房间", err);
 }
 
@@ -449,6 +626,7 @@ enum fk_status site_assign_order(sqlite3 *wdb, const struct policy *p, int64_t o
 					   err)))
 				return s;
 		}
+		site_cache_drop();
 		return stay_insert(wdb, &o, room_id, now, actor, cur_stay ? "转入 " : "", out, err);
 	}
 	if (share && o.household_id) {
@@ -458,7 +636,8 @@ enum fk_status site_assign_order(sqlite3 *wdb, const struct policy *p, int64_t o
 		if (found)
 			return stay_insert(wdb, &o, room, now, actor, "", out, err);
 	}
-	if ((s = sites_by_distance(wdb, o.grid, NULL, &sites, &nsites, err)))
+	uint64_t bid = control_batch_id(wdb);
+	if ((s = sites_nearest(wdb, bid, o.grid, &sites, &nsites, err)))
 		return s;
 	if (nsites) {
 		int64_t v[1] = {sites[0].id};
@@ -466,8 +645,14 @@ enum fk_status site_assign_order(sqlite3 *wdb, const struct policy *p, int64_t o
 		free(sites);
 		if (s)
 			return s;
-		if (found)
-			return stay_insert(wdb, &o, room, now, actor, "", out, err);
+		if (found) {
+			if ((s = stay_insert(wdb, &o, room, now, actor, "", out, err)))
+				return s;
+			site_cache_took(bid, site);
+			return FK_OK;
+		}
+		site_cache_drop();
+		sites = NULL;
 	}
 	free(sites);
 	out->queued = true;
@@ -482,6 +667,8 @@ enum fk_status site_order_ended(sqlite3 *wdb, int64_t order_id, int64_t at,
 				     "UPDATE stays SET left_at = max(?2, assigned_at)"
 				     " WHERE order_id = ?1 AND left_at IS NULL",
 				     v, 2, err);
+	if (!s && sqlite3_changes(wdb) > 0)
+		site_cache_drop(); /* a room came free */
 	if (!s)
 		s = exec_ints(wdb, "UPDATE orders SET queued_at = NULL WHERE id = ?1", v, 1, err);
 	return s;
