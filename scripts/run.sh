@@ -14,6 +14,7 @@ if [ ! -f "$DB" ]; then
 	$FK init --db "$DB"
 	$FK gen --db "$DB" --city 6109 --persons "${PERSONS:-200000}" --days "${DAYS:-7}" --seed 1
 	scripts/demo_testing.sh "$DB" "$FK"
+	scripts/demo_control.sh "$DB" "$FK"
 	echo
 	echo "Log in at http://$LISTEN as 'admin' with the password printed above"
 	echo "(also in $DB.admin-password, readable only by you)."
