@@ -208,8 +208,10 @@ static const char *const q_sql[Q_COUNT] = {
 		       " ORDER BY at DESC, id DESC LIMIT 1",
 	[Q_ROWS] = "SELECT id, day, window_start, window_end, required, result"
 		   " FROM order_tests WHERE order_id = ?1 ORDER BY day",
-	[Q_LINK_ORDER] = "SELECT id FROM orders WHERE person_id = ?1 AND category = 'close'"
-			 " AND case_id IS ?2 AND phase = 1 AND status <> 'cancelled'"
+	/* + keeps the planner on orders_person: on orders_case it would read
+	 * every close order of the case for each secondary order evaluated */
+	[Q_LINK_ORDER] = "SELECT id FROM orders WHERE person_id = ?1 AND +category = 'close'"
+			 " AND +case_id IS ?2 AND phase = 1 AND status <> 'cancelled'"
 			 " ORDER BY id LIMIT 1",
 	[Q_EXTEND] = "UPDATE orders SET planned_end = ?2 WHERE id = ?1 AND status = 'active'",
 	[Q_PERSON_ROWS] = "SELECT ot.id, ot.order_id, ot.window_start, ot.window_end"
