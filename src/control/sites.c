@@ -703,7 +703,7 @@ enum fk_status sites_tick(sqlite3 *wdb, int64_t now, struct control_changes *ch,
 			     0))
 		return FK_OK;
 	sqlite3_stmt *st = store_prepare(wdb,
-					 "SELECT id FROM orders INDEXED BY orders_queued"
+					 "SELECT id FROM orders"
 					 " WHERE queued_at IS NOT NULL AND status = 'active'"
 					 " AND kind = 'central' ORDER BY queued_at, id LIMIT 500",
 					 err);
@@ -2130,8 +2130,13 @@ static const char *const BOARD_RELEASES_SQL =
 	"SELECT o.id, " PERSON_COLS ", o.planned_end,"
 	" (SELECT group_concat(day) FROM (SELECT day FROM order_tests t WHERE t.order_id = o.id"
 	"  AND t.required = 1 AND coalesce(t.result, '') <> 'negative' ORDER BY day)),"
-	" EXISTS (SELECT 1 FROM person_results m WHERE m.person_id = o.person_id"
-	"  AND m.sampled_at >= o.start_at AND m.result IN ('positive', 'pool_positive'))"
+	/* the two parts of person_results, each by its per-person index (a
+	 * join with the compound view scans every sample of the city) */
+	" (EXISTS (SELECT 1 FROM test_results m WHERE m.person_id = o.person_id"
+	"   AND m.sampled_at >= o.start_at AND m.result IN ('positive', 'pool_positive'))"
+	"  OR EXISTS (SELECT 1 FROM samples m JOIN tubes u ON u.id = m.tube_id"
+	"   WHERE m.person_id = o.person_id AND m.sampled_at >= o.start_at"
+	"   AND u.result = 'positive'))"
 	" FROM orders o JOIN persons p ON p.id = o.person_id" PERSON_JOIN
 	" WHERE o.status = 'active' AND o.planned_end >= ?2 AND o.planned_end < ?3"
 	" AND " ON_BOARD " ORDER BY o.planned_end, o.id";
