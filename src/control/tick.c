@@ -6,7 +6,10 @@
  * Each part first asks whether anything is due (an indexed query), so a
  * tick with nothing to do costs a few index probes.  A part that fails is
  * rolled back and reported; the others still run, and the next tick
- * retries it.
+ * retries it.  When another process holds the database's write lock (an
+ * import), the server's tick does not wait for it (requests would queue
+ * behind the writer meanwhile): the pass stops and the next second
+ * catches up.
  */
 #include "control/control_int.h"
 
@@ -81,6 +84,8 @@ enum fk_status control_tick(sqlite3 *wdb, int64_t now, struct control_changes *c
 		struct fk_err e = {FK_OK, ""};
 		size_t mark = ch->n;
 		enum fk_status s = store_begin(wdb, &e);
+		if (s && sqlite3_errcode(wdb) == SQLITE_BUSY)
+			break; /* another process writes: this pass waits for the next */
 		if (!s)
 			s = parts[i].fn(wdb, now, ch, &e);
 		if (!s)
@@ -113,8 +118,13 @@ static void *tick_main(void *arg)
 		pthread_mutex_unlock(&tick_mu);
 		struct control_changes ch = {0};
 		struct fk_err err = {FK_OK, ""};
+		/* the tick never waits for a lock another process holds (an
+		 * import): requests queue behind the writer meanwhile.  It skips
+		 * the second instead, and the next one catches up. */
 		sqlite3 *w = store_writer_lock();
+		sqlite3_busy_timeout(w, 0);
 		enum fk_status s = control_tick(w, fk_now(), &ch, &err);
+		sqlite3_busy_timeout(w, STORE_WRITER_BUSY_MS);
 		store_writer_unlock();
 		control_changes_publish(&ch);
 		control_changes_release(&ch);

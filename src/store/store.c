@@ -253,7 +253,7 @@ enum fk_status store_server_init(const char *path, struct fk_err *err)
 	 * import) may hold the file for a while, but a request must not wait
 	 * 10 s holding writer_mu; 2 s, then the request fails (503) */
 	if (!st)
-		sqlite3_busy_timeout(writer, 2000);
+		sqlite3_busy_timeout(writer, STORE_WRITER_BUSY_MS);
 	return st;
 }
 

@@ -84,6 +84,9 @@ void store_reader_close(void);
  * resets it and clears its bindings (NULL is accepted). */
 sqlite3_stmt *store_reader_stmt(const char *sql, struct fk_err *err);
 void store_stmt_done(sqlite3_stmt *st);
+/* How long the server's writer waits for a lock another process holds
+ * (an import) before a request fails with 503. */
+#define STORE_WRITER_BUSY_MS 2000
 /* The single writer; always pair with store_writer_unlock(). */
 sqlite3 *store_writer_lock(void);
 void store_writer_unlock(void);

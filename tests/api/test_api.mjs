@@ -329,9 +329,10 @@ test('no personal data leaves when its audit record cannot be written', async ()
   const holder = spawn('sqlite3', [S.db], { stdio: ['pipe', 'ignore', 'ignore'] });
   holder.stdin.write('BEGIN IMMEDIATE;\n.shell sleep 4\nCOMMIT;\n');
   holder.stdin.end();
+  const closed = new Promise(r => holder.once('close', r)); // before it can close
   await new Promise(r => setTimeout(r, 500));
   const r = await api(S.url, 'GET', `/api/v1/persons/${id}`, { token: grid });
-  await new Promise(r => holder.once('close', r));
+  await closed;
   eq(r.status, 503);
   eq(r.body.error.code, 'unavailable');
   assert(!r.text.includes(idn), 'ID number leaked without an audit record');
