@@ -12,9 +12,10 @@
 #   3. a case found on the first morning of the generated week: its
 #      contacts' orders proposed and confirmed by the command 3 hours
 #      later, rooms assigned, test days and tasks scheduled;
-#   4. the first case's building a high-risk area since then, and another
-#      village of the county a medium-risk area designated 8 days ago (its
-#      countdown has ended: the tick lowers it, awaiting confirmation);
+#   4. the case's building a high-risk area designated 5 days ago (2 days
+#      left on its countdown), and another village of the county a
+#      medium-risk area designated 8 days ago (its countdown has ended: the
+#      tick lowers it, awaiting confirmation);
 #   5. a tick at now: test days past are recorded, missed checks become
 #      tasks.
 # usage: scripts/demo_control.sh DB [FANGKONG BINARY]
@@ -79,12 +80,12 @@ at "$(iso $T1)" "$FK" case add --db "$DB" --person "$C1" --onset "$(iso $((DAY1 
 at "$(iso $((T1 + 3 * 3600)))" "$FK" orders confirm --db "$DB" --case "$C1" >/dev/null
 P1=$(q "SELECT id FROM persons WHERE id_number = '$C1'")
 
-# 4. risk areas: the first case's building, and a village designated 8 days ago
+# 4. risk areas: the case's building, and a village designated 8 days ago
 GRID=$(q "SELECT grid_code FROM persons WHERE id = $P1")
 BUILDING=$(q "SELECT substr(h.label, 1, instr(h.label, '楼')) FROM persons p JOIN households h ON h.id = p.household_id
               WHERE p.id = $P1")
 "$FK" risk set --db "$DB" --region "$GRID" --building "$BUILDING" --level high \
-	--start "$(iso $((T1 + 10 * 60)))" --reason "病例居住楼栋" >/dev/null
+	--start "$(iso $((NOW - 5 * 86400)))" --reason "病例居住楼栋" >/dev/null
 VILLAGE=$(q "SELECT code FROM regions WHERE level = 5 AND code LIKE '$COUNTY%' AND code <> substr('$GRID', 1, 12)
              ORDER BY code LIMIT 1 OFFSET 3")
 "$FK" risk set --db "$DB" --region "$VILLAGE" --level medium --start "$(iso $((NOW - 8 * 86400)))" \
