@@ -1168,23 +1168,6 @@ static bool body_required(struct http_req *req, const char *key, const char *v)
 	return false;
 }
 
-static bool body_int(struct http_req *req, json_t *o, const char *key, int64_t min,
-		     int64_t max, int64_t *out, bool *given)
-{
-	json_t *v = json_object_get(o, key);
-	*given = false;
-	if (!v || json_is_null(v))
-		return true;
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-		http_error(req, 400, NULL, "'%s' must be an integer from %" PRId64 " to %" PRId64,
-			   key, min, max);
-		return false;
-	}
-	*out = json_integer_value(v);
-	*given = true;
-	return true;
-}
-
 static bool body_bool(struct http_req *req, json_t *o, const char *key, bool *out)
 {
 	json_t *v = json_object_get(o, key);
@@ -1269,8 +1252,8 @@ static void site_post(struct http_req *req)
 	if (!http_member_str(req, o, "name", &in.name) ||
 	    !http_member_str(req, o, "region", &in.region) ||
 	    !http_member_str(req, o, "address", &in.address) ||
-	    !body_int(req, o, "floors", 1, FLOORS_MAX, &floors, &fg) ||
-	    !body_int(req, o, "rooms_per_floor", 1, ROOMS_PER_FLOOR_MAX, &per, &pg) ||
+	    !http_member_int(req, o, "floors", 1, FLOORS_MAX, &floors, &fg) ||
+	    !http_member_int(req, o, "rooms_per_floor", 1, ROOMS_PER_FLOOR_MAX, &per, &pg) ||
 	    !body_bool(req, o, "bathroom", &in.bathroom))
 		goto done;
 	if (!body_required(req, "name", in.name) || !body_required(req, "region", in.region))
@@ -1464,13 +1447,13 @@ static void rooms_post(struct http_req *req)
 		}
 		r->number = json_string_value(num);
 		snprintf(key, sizeof(key), "rooms[%zu].floor", i);
-		if (!body_int(req, v, "floor", FLOOR_MIN, FLOOR_ROOM_MAX, &r->floor, &given))
+		if (!http_member_int(req, v, "floor", FLOOR_MIN, FLOOR_ROOM_MAX, &r->floor, &given))
 			goto done;
 		if (!given) {
 			http_error(req, 400, NULL, "'%s' is required", key);
 			goto done;
 		}
-		if (!body_int(req, v, "capacity", 1, 8, &r->capacity, &given) ||
+		if (!http_member_int(req, v, "capacity", 1, 8, &r->capacity, &given) ||
 		    !body_bool(req, v, "bathroom", &r->bathroom))
 			goto done;
 		for (size_t j = 0; j < i; j++) {
@@ -1853,7 +1836,7 @@ static void order_assign(struct http_req *req)
 		goto done;
 	if (req->body && req->body_len) {
 		if (!(o = http_body_object(req)) ||
-		    !body_int(req, o, "room_id", 1, INT64_MAX, &room, &given))
+		    !http_member_int(req, o, "room_id", 1, INT64_MAX, &room, &given))
 			goto done;
 	}
 	if (strcmp(of.kind, "central")) {

@@ -1,4 +1,5 @@
 /* helpers.c — small pieces every domain's handlers share (see http.h). */
+#include <inttypes.h>
 #include <string.h>
 
 #include "http/http.h"
@@ -53,6 +54,23 @@ bool http_member_str(struct http_req *req, json_t *o, const char *key, const cha
 		return false;
 	}
 	*out = json_string_value(v);
+	return true;
+}
+
+bool http_member_int(struct http_req *req, json_t *o, const char *key, int64_t min, int64_t max,
+		     int64_t *out, bool *given)
+{
+	json_t *v = json_object_get(o, key);
+	*given = false;
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		http_error(req, 400, NULL, "'%s' must be an integer from %" PRId64 " to %" PRId64,
+			   key, min, max);
+		return false;
+	}
+	*out = json_integer_value(v);
+	*given = true;
 	return true;
 }
 

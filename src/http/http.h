@@ -94,6 +94,10 @@ json_t *http_body_object(struct http_req *req);
 /* Member key as a string: *out NULL when absent or null; false after
  * answering 400 when it is another type or holds a NUL byte. */
 bool http_member_str(struct http_req *req, json_t *o, const char *key, const char **out);
+/* Member key as an integer in [min, max]: *given false when absent or
+ * null; false after answering 400 when it is another type or out of range. */
+bool http_member_int(struct http_req *req, json_t *o, const char *key, int64_t min, int64_t max,
+		     int64_t *out, bool *given);
 /* Ends a list page that o began with {"items":[ and filled with its
  * items: appends ],"next_cursor": (the cursor of last, the key of the
  * page's last item, when more rows follow; else null) and the closing }. */

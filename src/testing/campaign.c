@@ -912,24 +912,6 @@ static bool body_time(struct http_req *req, json_t *o, const char *key, int64_t 
 	return true;
 }
 
-/* Reads an optional integer member; false after answering 400. */
-static bool body_int(struct http_req *req, json_t *o, const char *key, int64_t min,
-		     int64_t max, int64_t *out, bool *given)
-{
-	json_t *v = json_object_get(o, key);
-	*given = false;
-	if (!v || json_is_null(v))
-		return true;
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-		http_error(req, 400, NULL, "'%s' must be an integer from %" PRId64 " to %" PRId64,
-			   key, min, max);
-		return false;
-	}
-	*out = json_integer_value(v);
-	*given = true;
-	return true;
-}
-
 static bool body_required(struct http_req *req, const char *key, const char *v)
 {
 	if (v && *v)
@@ -978,7 +960,7 @@ static void campaign_post(struct http_req *req)
 	    !http_member_str(req, o, "region", &region) ||
 	    !body_time(req, o, "starts_at", &l.starts_at, &starts_given) ||
 	    !body_time(req, o, "deadline", &l.deadline, &deadline_given) ||
-	    !body_int(req, o, "pool_size", 1, 20, &pool, &given))
+	    !http_member_int(req, o, "pool_size", 1, 20, &pool, &given))
 		goto done;
 	if (!body_required(req, "name", name) || !body_required(req, "kind", kind) ||
 	    !body_required(req, "region", region))
@@ -1253,7 +1235,7 @@ static void site_post(struct http_req *req)
 	if (!http_member_str(req, o, "code", &in.code) || !http_member_str(req, o, "name", &in.name) ||
 	    !http_member_str(req, o, "region", &in.region) ||
 	    !http_member_str(req, o, "opens", &opens) || !http_member_str(req, o, "closes", &closes) ||
-	    !body_int(req, o, "capacity_per_hour", 1, SITE_CAPACITY_MAX, &cap, &given))
+	    !http_member_int(req, o, "capacity_per_hour", 1, SITE_CAPACITY_MAX, &cap, &given))
 		goto done;
 	if (!body_required(req, "code", in.code) || !body_required(req, "name", in.name) ||
 	    !body_required(req, "region", in.region))

@@ -868,25 +868,6 @@ static void tube_answer(struct http_req *req, int status, const char *code)
 	req->content_type = "application/json; charset=utf-8";
 }
 
-/* Reads an optional integer member into *out; *present tells whether it
- * was there (null counts as absent).  False after answering 400. */
-static bool member_int(struct http_req *req, json_t *o, const char *key, int64_t min, int64_t max,
-		       int64_t *out, bool *present)
-{
-	json_t *v = json_object_get(o, key);
-	*present = false;
-	if (!v || json_is_null(v))
-		return true;
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-		http_error(req, 400, NULL, "'%s' must be an integer from %" PRId64 " to %" PRId64,
-			   key, min, max);
-		return false;
-	}
-	*out = json_integer_value(v);
-	*present = true;
-	return true;
-}
-
 /* The tube code of member key: required, 1..TUBE_CODE_MAX of [A-Za-z0-9_-]. */
 static bool member_code(struct http_req *req, json_t *o, const char *key, size_t max,
 			bool required, const char **out)
@@ -919,8 +900,8 @@ static bool binding_of(struct http_req *req, json_t *o, sqlite3 *db, struct samp
 	const char *purpose;
 	struct fk_err err;
 	enum fk_status st;
-	if (!member_int(req, o, "campaign", 1, INT64_MAX, &cid, &has_c) ||
-	    !member_int(req, o, "pool_size", 1, 20, &pool, &has_p) ||
+	if (!http_member_int(req, o, "campaign", 1, INT64_MAX, &cid, &has_c) ||
+	    !http_member_int(req, o, "pool_size", 1, 20, &pool, &has_p) ||
 	    !member_code(req, o, "site", SITE_CODE_MAX, false, site_code) ||
 	    !http_member_str(req, o, "purpose", &purpose))
 		return false;
